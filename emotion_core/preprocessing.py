@@ -1,0 +1,124 @@
+"""The one face preprocessing path shared by training and live inference.
+
+Training data and live crops both go through :func:`face_to_grey48` and
+:func:`to_model_input`, so the two can never drift apart.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+FACE_SIZE = 48
+# A MediaPipe box spans brows to chin; FER2013 crops show a little more (forehead,
+# jaw), so the crop is widened by this share of the box side on every side.
+DEFAULT_CROP_MARGIN = 0.15
+
+
+def _as_uint8(image: np.ndarray) -> np.ndarray:
+    """8-bit pixels (16-bit and float 0..1 scaled), a single channel as 2-D."""
+    img = np.asarray(image)
+    if img.dtype == np.uint16:
+        img = (img >> 8).astype(np.uint8)
+    elif img.dtype.kind == "f":
+        img = np.clip(img * 255.0, 0, 255).astype(np.uint8)
+    elif img.dtype != np.uint8:
+        img = np.clip(img, 0, 255).astype(np.uint8)
+    if img.ndim == 3 and img.shape[2] == 1:
+        img = img[:, :, 0]
+    return img
+
+
+def to_grey(image: np.ndarray) -> np.ndarray:
+    """Return a 2-D uint8 grey image from grey, BGR or BGRA input of any integer or
+    float dtype (floats are taken as 0..1, 16-bit as 0..65535)."""
+    img = _as_uint8(image)
+    if img.ndim == 2:
+        return img
+    if img.ndim == 3 and img.shape[2] == 3:
+        return cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
+    if img.ndim == 3 and img.shape[2] == 4:
+        return cv2.cvtColor(img, cv2.COLOR_BGRA2GRAY)
+    raise ValueError(f"not an image array: shape {img.shape}")
+
+
+def to_bgr(image: np.ndarray) -> np.ndarray:
+    """Any grey, BGR or BGRA image (8 or 16 bit, or float 0..1) as a uint8 BGR frame."""
+    img = _as_uint8(image)
+    if img.ndim == 2:
+        return cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
+    if img.ndim == 3 and img.shape[2] == 3:
+        return img
+    if img.ndim == 3 and img.shape[2] == 4:
+        return cv2.cvtColor(img, cv2.COLOR_BGRA2BGR)
+    raise ValueError(f"not an image array: shape {img.shape}")
+
+
+def face_to_grey48(face: np.ndarray) -> np.ndarray:
+    """A face crop (grey/BGR/BGRA, any size) as the 48x48 uint8 grey image the CNN sees."""
+    grey = to_grey(face)
+    if grey.shape != (FACE_SIZE, FACE_SIZE):
+        shrinking = grey.shape[0] > FACE_SIZE or grey.shape[1] > FACE_SIZE
+        interp = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
+        grey = cv2.resize(grey, (FACE_SIZE, FACE_SIZE), interpolation=interp)
+    return np.ascontiguousarray(grey)
+
+
+def to_model_input(grey48: np.ndarray) -> np.ndarray:
+    """Scale uint8 faces, shape (48, 48) or (N, 48, 48), to float32 (N, 48, 48, 1) in 0..1."""
+    batch = np.asarray(grey48, dtype=np.float32)
+    if batch.ndim == 2:
+        batch = batch[None]
+    return (batch / 255.0)[..., None]
+
+
+def preprocess_faces(faces: list[np.ndarray]) -> np.ndarray:
+    """Crops of any size and colour -> one float32 batch (N, 48, 48, 1) for the CNN."""
+    if not faces:
+        return np.zeros((0, FACE_SIZE, FACE_SIZE, 1), np.float32)
+    return to_model_input(np.stack([face_to_grey48(f) for f in faces]))
+
+
+def enhance_low_light(image_bgr: np.ndarray, clip_limit: float = 2.5) -> np.ndarray:
+    """Brighten a dark frame with CLAHE on its luminance (colour kept).
+
+    Works on grey or BGR uint8; returns the same layout. Used before detection so that
+    both the detector and the classifier see the enhanced picture.
+    """
+    tiles = (8, 8) if min(image_bgr.shape[:2]) >= 128 else (2, 2)
+    clahe = cv2.createCLAHE(clipLimit=clip_limit, tileGridSize=tiles)
+    if image_bgr.ndim == 2:
+        return clahe.apply(image_bgr)
+    lab = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2LAB)
+    lab[:, :, 0] = clahe.apply(lab[:, :, 0])
+    return cv2.cvtColor(lab, cv2.COLOR_LAB2BGR)
+
+
+def square_crop_box(
+    x: int, y: int, w: int, h: int, margin: float = DEFAULT_CROP_MARGIN
+) -> tuple[int, int, int]:
+    """The square (left, top, side) around a face box, widened by ``margin`` per side."""
+    side = int(round(max(w, h) * (1.0 + 2.0 * margin)))
+    cx, cy = x + w / 2.0, y + h / 2.0
+    return int(round(cx - side / 2.0)), int(round(cy - side / 2.0)), max(side, 1)
+
+
+def crop_face(
+    frame: np.ndarray, box: tuple[int, int, int, int], margin: float = DEFAULT_CROP_MARGIN
+) -> np.ndarray:
+    """Cut the square face crop for ``box`` (x, y, w, h in pixels) out of ``frame``.
+
+    Parts of the square outside the frame are filled by replicating the edge, so a
+    face at the border keeps its framing instead of being squashed.
+    """
+    left, top, side = square_crop_box(*box, margin=margin)
+    fh, fw = frame.shape[:2]
+    x0, y0 = max(left, 0), max(top, 0)
+    x1, y1 = min(left + side, fw), min(top + side, fh)
+    if x1 <= x0 or y1 <= y0:
+        raise ValueError(f"face box {box} lies outside the {fw}x{fh} frame")
+    crop = frame[y0:y1, x0:x1]
+    pads = (y0 - top, top + side - y1, x0 - left, left + side - x1)
+    if any(pads):
+        crop = cv2.copyMakeBorder(crop, *pads, borderType=cv2.BORDER_REPLICATE)
+    return crop

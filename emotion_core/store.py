@@ -1,0 +1,283 @@
+"""The session store: SQLAlchemy Core on SQLite (default) or PostgreSQL.
+
+Two tables: ``sessions`` (one row per webcam/image/video session, with its settings)
+and ``samples`` (one row per face per analysed frame; a frame with no face is one row
+with empty face columns, so "face present %" can be computed). Numbers only, never
+pictures. The sample columns are defined once here (:data:`SAMPLE_COLUMNS`) and used
+by the recorder, the analytics and the CSV reports.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from emotion_core.emotions import LABELS
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+SOURCES = ("webcam", "image", "video")
+STATUSES = ("recording", "complete", "incomplete")
+DEFAULT_DB_PATH = Path("data") / "emotion_sessions.db"
+
+RAW_COLUMNS = tuple(f"raw_{e}" for e in LABELS)
+PROB_COLUMNS = tuple(f"p_{e}" for e in LABELS)
+SAMPLE_COLUMNS: tuple[str, ...] = (
+    "session_id", "frame_index", "t_wall", "t_rel", "face_id",
+    "x", "y", "w", "h", "det_score",
+    *RAW_COLUMNS, *PROB_COLUMNS,
+    "label", "confidence",
+)  # fmt: skip
+
+_BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+metadata = sa.MetaData()
+schema_info = sa.Table("schema_info", metadata, sa.Column("version", sa.Integer, nullable=False))
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    sa.Column("id", _BigId, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("source", sa.String(16), nullable=False),
+    sa.Column("source_name", sa.String(500)),
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("ended_at", sa.DateTime(timezone=True)),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("settings_json", sa.Text, nullable=False),
+)
+samples = sa.Table(
+    "samples",
+    metadata,
+    sa.Column("id", _BigId, primary_key=True, autoincrement=True),
+    sa.Column(
+        "session_id", _BigId, sa.ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("frame_index", sa.Integer, nullable=False),
+    sa.Column("t_wall", sa.Float(53), nullable=False),  # Unix time, seconds
+    sa.Column("t_rel", sa.Float(53), nullable=False),  # seconds since the session's start
+    sa.Column("face_id", sa.Integer),
+    *(sa.Column(c, sa.Integer) for c in ("x", "y", "w", "h")),
+    sa.Column("det_score", sa.Float),
+    *(sa.Column(c, sa.Float) for c in RAW_COLUMNS + PROB_COLUMNS),
+    sa.Column("label", sa.String(16)),
+    sa.Column("confidence", sa.Float),
+    sa.Index("ix_samples_session_time", "session_id", "t_rel"),
+)
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    """A session with the summary figures the history list shows."""
+
+    id: int
+    name: str
+    source: str
+    source_name: str | None
+    started_at: datetime
+    ended_at: datetime | None
+    status: str
+    settings: dict[str, Any]
+    frames: int = 0
+    faces: int = 0
+    dominant: str | None = None
+    last_t_rel: float = 0.0
+
+    @property
+    def duration_s(self) -> float:
+        """Seconds from start to end (or to the last sample of an unfinished session)."""
+        if self.ended_at is not None:
+            return max((self.ended_at - self.started_at).total_seconds(), self.last_t_rel)
+        return self.last_t_rel
+
+
+def sqlite_url(path: str | Path) -> str:
+    return f"sqlite:///{Path(path)}"
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; every datetime leaving the store is UTC-aware."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+class SessionStore:
+    """All reads and writes of sessions and samples. Thread-safe (pooled connections,
+    short transactions); safe for several processes on PostgreSQL, and for several
+    threads/processes on one SQLite file thanks to WAL mode and a busy timeout."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        if url.startswith("sqlite"):
+            db_path = sa.engine.make_url(url).database
+            if db_path and db_path != ":memory:":
+                Path(db_path).parent.mkdir(parents=True, exist_ok=True)
+        self.engine: Engine = sa.create_engine(url, pool_pre_ping=True)
+        if self.engine.dialect.name == "sqlite":
+            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+        self._create_schema()
+
+    def _create_schema(self) -> None:
+        metadata.create_all(self.engine)
+        with self.engine.begin() as conn:
+            if conn.execute(sa.select(sa.func.count()).select_from(schema_info)).scalar() == 0:
+                conn.execute(schema_info.insert().values(version=SCHEMA_VERSION))
+
+    def schema_version(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.max(schema_info.c.version))).scalar())
+
+    # -- sessions ------------------------------------------------------------------
+    def create_session(
+        self,
+        source: str,
+        settings: dict[str, Any],
+        name: str | None = None,
+        source_name: str | None = None,
+        started_at: datetime | None = None,
+    ) -> int:
+        """Open a session (status "recording") and return its id."""
+        if source not in SOURCES:
+            raise ValueError(f"source must be one of {SOURCES}, not {source!r}")
+        started = started_at or datetime.now(UTC)
+        default_name = f"{source.capitalize()} {started.astimezone():%Y-%m-%d %H:%M:%S}"
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                sessions.insert().values(
+                    name=name or default_name,
+                    source=source,
+                    source_name=source_name,
+                    started_at=started,
+                    status="recording",
+                    settings_json=json.dumps(settings),
+                )
+            )
+            return int(result.inserted_primary_key[0])
+
+    def end_session(
+        self, session_id: int, status: str = "complete", ended_at: datetime | None = None
+    ) -> None:
+        if status not in STATUSES:
+            raise ValueError(f"status must be one of {STATUSES}, not {status!r}")
+        with self.engine.begin() as conn:
+            conn.execute(
+                sessions.update()
+                .where(sessions.c.id == session_id)
+                .values(status=status, ended_at=ended_at or datetime.now(UTC))
+            )
+
+    def rename_session(self, session_id: int, name: str) -> None:
+        name = name.strip()
+        if not name:
+            raise ValueError("a session name cannot be empty")
+        with self.engine.begin() as conn:
+            query = sessions.update().where(sessions.c.id == session_id)
+            conn.execute(query.values(name=name[:200]))
+
+    def delete_session(self, session_id: int) -> None:
+        """Remove the session and every one of its samples (privacy: nothing is kept)."""
+        with self.engine.begin() as conn:
+            conn.execute(samples.delete().where(samples.c.session_id == session_id))
+            conn.execute(sessions.delete().where(sessions.c.id == session_id))
+
+    def list_sessions(self) -> list[SessionInfo]:
+        """Every session with its summary figures, newest first."""
+        stats = (
+            sa.select(
+                samples.c.session_id,
+                sa.func.count(sa.distinct(samples.c.frame_index)).label("frames"),
+                sa.func.count(sa.distinct(samples.c.face_id)).label("faces"),
+                sa.func.max(samples.c.t_rel).label("last_t_rel"),
+            )
+            .group_by(samples.c.session_id)
+            .subquery()
+        )
+        labels = (
+            sa.select(samples.c.session_id, samples.c.label, sa.func.count().label("n"))
+            .where(samples.c.label.is_not(None))
+            .group_by(samples.c.session_id, samples.c.label)
+        )
+        query = (
+            sa.select(sessions, stats.c.frames, stats.c.faces, stats.c.last_t_rel)
+            .select_from(sessions.outerjoin(stats, stats.c.session_id == sessions.c.id))
+            .order_by(sessions.c.started_at.desc(), sessions.c.id.desc())
+        )
+        with self.engine.connect() as conn:
+            dominant: dict[int, tuple[int, str]] = {}
+            for sid, label, n in conn.execute(labels):
+                if sid not in dominant or n > dominant[sid][0]:
+                    dominant[sid] = (n, label)
+            return [
+                _session_info(row, dominant.get(row.id, (0, None))[1])
+                for row in conn.execute(query)
+            ]
+
+    def get_session(self, session_id: int) -> SessionInfo | None:
+        return next((s for s in self.list_sessions() if s.id == session_id), None)
+
+    # -- samples -------------------------------------------------------------------
+    def add_samples(self, rows: list[dict[str, Any]]) -> None:
+        """Insert sample rows (dicts keyed by :data:`SAMPLE_COLUMNS`) in one transaction."""
+        if rows:
+            full = [{c: row.get(c) for c in SAMPLE_COLUMNS} for row in rows]
+            with self.engine.begin() as conn:
+                conn.execute(samples.insert(), full)
+
+    def load_samples(self, session_id: int) -> pd.DataFrame:
+        """All samples of a session as a DataFrame with :data:`SAMPLE_COLUMNS`, in time order."""
+        query = (
+            sa.select(*(samples.c[c] for c in SAMPLE_COLUMNS))
+            .where(samples.c.session_id == session_id)
+            .order_by(samples.c.t_rel, samples.c.frame_index, samples.c.face_id, samples.c.id)
+        )
+        with self.engine.connect() as conn:
+            frame = pd.DataFrame(conn.execute(query).fetchall(), columns=list(SAMPLE_COLUMNS))
+        for col in ("face_id", "x", "y", "w", "h"):
+            frame[col] = frame[col].astype("Int64")
+        return frame
+
+    def count_samples(self, session_id: int | None = None) -> int:
+        query = sa.select(sa.func.count()).select_from(samples)
+        if session_id is not None:
+            query = query.where(samples.c.session_id == session_id)
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar())
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _session_info(row: Any, dominant: str | None) -> SessionInfo:
+    return SessionInfo(
+        id=int(row.id),
+        name=row.name,
+        source=row.source,
+        source_name=row.source_name,
+        started_at=_utc(row.started_at),
+        ended_at=_utc(row.ended_at),
+        status=row.status,
+        settings=json.loads(row.settings_json),
+        frames=int(row.frames or 0),
+        faces=int(row.faces or 0),
+        dominant=dominant,
+        last_t_rel=float(row.last_t_rel or 0.0),
+    )
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    """WAL lets the UI read while the recorder writes; the busy timeout makes a second
+    writer wait instead of failing with "database is locked"."""
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()

@@ -1,0 +1,121 @@
+"""Train the emotion CNN: ``python -m emotion_core.train --data DIR_OR_CSV --out assets/``.
+
+Resumable: every epoch writes ``last.keras`` (weights + optimizer) and ``state.json`` to
+the checkpoint folder, plus ``best.keras`` when validation accuracy improves; ``--resume``
+continues from there with the same learning-rate schedule. ``--init-from MODEL``
+fine-tunes an existing model on new data. At the end the best model is exported to
+``--out`` as ``emotion_cnn.keras`` and ``emotion_cnn.tflite``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+from emotion_core.dataset import DatasetError, FaceDataset, load_training_data
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CHECKPOINTS = Path("checkpoints/fer2013")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m emotion_core.train", description=__doc__)
+    p.add_argument(
+        "--data",
+        required=True,
+        help="FER2013 folder (train/, test/), fer2013.csv, or a folder of <emotion>/ images",
+    )
+    p.add_argument("--out", default="assets", help="where the final model is exported")
+    p.add_argument("--checkpoints", default=str(DEFAULT_CHECKPOINTS), help="checkpoint folder")
+    p.add_argument("--epochs", type=int, default=60)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--lr", type=float, default=2e-3, help="peak learning rate")
+    p.add_argument("--weight-decay", type=float, default=1e-4)
+    p.add_argument("--warmup-epochs", type=int, default=3)
+    p.add_argument("--patience", type=int, default=15, help="early-stopping patience (epochs)")
+    p.add_argument(
+        "--val-fraction",
+        type=float,
+        default=0.1,
+        help="held-out share when --data has no test split",
+    )
+    p.add_argument("--seed", type=int, default=1234)
+    p.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
+    p.add_argument("--init-from", metavar="MODEL", help="start from this .keras model (fine-tune)")
+    p.add_argument("--precision", choices=["auto", "float32", "mixed_bfloat16"], default="auto")
+    p.add_argument("--no-export", action="store_true", help="keep the checkpoints only")
+    p.add_argument("--limit", type=int, default=0, help=argparse.SUPPRESS)  # quick runs
+    args = p.parse_args(argv)
+    if args.resume and args.init_from:
+        p.error("--resume and --init-from exclude each other")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    args = parse_args(argv)
+    try:
+        train, val = load_training_data(args.data, args.val_fraction, args.seed)
+    except DatasetError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.limit:
+        train, val = train.subset(args.limit, args.seed), val.subset(args.limit, args.seed)
+    log.info(
+        "train %d images %s, validation %d", len(train), train.class_counts().tolist(), len(val)
+    )
+
+    from emotion_core import training_loop
+
+    ckpt = Path(args.checkpoints)
+    if args.resume and not (ckpt / "last.keras").is_file():
+        print(f"error: --resume: no checkpoint in {ckpt}", file=sys.stderr)
+        return 2
+    if args.init_from and not Path(args.init_from).is_file():
+        print(f"error: --init-from: model not found: {args.init_from}", file=sys.stderr)
+        return 2
+    precision = args.precision
+    if precision == "auto":
+        precision = "mixed_bfloat16" if training_loop.cpu_supports_bf16() else "float32"
+    state = training_loop.run(train, val, args, ckpt, precision)
+    if args.no_export:
+        return 0
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    training_loop.export_best(ckpt, out, training_info(state, train, val, args, precision))
+    best, epoch = state["best_val_accuracy"], state["best_epoch"]
+    print(f"best validation accuracy {best:.4f} at epoch {epoch}; model written to {out}")
+    return 0
+
+
+def training_info(state: dict, train: FaceDataset, val: FaceDataset, args, precision: str) -> dict:
+    """The model card's training section: data, schedule, time and hardware."""
+    return {
+        "data": str(args.data),
+        "train_images": len(train),
+        "validation_images": len(val),
+        "epochs_run": state["epoch"],
+        "best_epoch": state["best_epoch"],
+        "best_val_accuracy": round(state["best_val_accuracy"], 4),
+        "training_seconds": round(state["elapsed_seconds"]),
+        "batch_size": args.batch_size,
+        "peak_lr": args.lr,
+        "optimizer": "AdamW, warm-up + cosine decay",
+        "precision": precision,
+        "seed": args.seed,
+        "hardware": f"{platform.machine()}, {os.cpu_count()} CPU cores, no GPU",
+        "finished_at": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "command": "python -m emotion_core.train " + " ".join(sys.argv[1:]),
+        "state": json.loads(json.dumps(state)),
+    }
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
