@@ -1,0 +1,73 @@
+"""Shared fixtures: real pictures, the shipped model, and stores on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+# aiortc's SRTP library must load before TensorFlow (see docs/design.md).
+import pylibsrtp  # noqa: F401  isort: skip
+
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import skimage.data
+
+ROOT = Path(__file__).resolve().parent.parent
+FER2013_DEFAULT = ROOT.parent / "shared" / "datasets" / "fer2013"
+
+
+@pytest.fixture(scope="session")
+def astronaut_bgr() -> np.ndarray:
+    """scikit-image's astronaut (Eileen Collins, smiling), 512x512 BGR."""
+    return cv2.cvtColor(skimage.data.astronaut(), cv2.COLOR_RGB2BGR)
+
+
+@pytest.fixture(scope="session")
+def astronaut_frame(astronaut_bgr: np.ndarray) -> np.ndarray:
+    """The astronaut centred on a 640x480 webcam-sized frame."""
+    frame = np.zeros((480, 640, 3), np.uint8)
+    frame[:, 80:560] = cv2.resize(astronaut_bgr, (480, 480), interpolation=cv2.INTER_AREA)
+    return frame
+
+
+@pytest.fixture(scope="session")
+def classifier():
+    """The shipped model from assets/, loaded once for the whole test run."""
+    from emotion_core.classifier import DEFAULT_MODEL_PATH, EmotionClassifier
+
+    return EmotionClassifier(DEFAULT_MODEL_PATH)
+
+
+@pytest.fixture(scope="session")
+def fer2013_dir() -> Path:
+    """FER2013 in the Kaggle folder layout (FER2013_DIR or ../shared/datasets/fer2013)."""
+    path = Path(os.environ.get("FER2013_DIR", FER2013_DEFAULT))
+    if not (path / "test").is_dir():
+        pytest.skip(f"FER2013 not found at {path}; set FER2013_DIR to run dataset tests")
+    return path
+
+
+def _pg_url() -> str | None:
+    url = os.environ.get("EMOTION_TEST_PG_URL")
+    if not url and os.environ.get("EMOTION_REQUIRE_PG"):
+        pytest.fail("EMOTION_REQUIRE_PG is set but EMOTION_TEST_PG_URL is not")
+    return url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store(request, tmp_path):
+    """An empty SessionStore on a fresh SQLite file, and on the test PostgreSQL server."""
+    from emotion_core.store import SessionStore, metadata, sqlite_url
+
+    if request.param == "sqlite":
+        s = SessionStore(sqlite_url(tmp_path / "sessions.db"))
+    else:
+        url = _pg_url()
+        if not url:
+            pytest.skip("set EMOTION_TEST_PG_URL (postgresql+psycopg://...) for PostgreSQL tests")
+        s = SessionStore(url)
+        metadata.drop_all(s.engine)
+        s = SessionStore(url)
+    yield s
+    s.dispose()
