@@ -23,7 +23,7 @@ class CnnConfig:
     widths: tuple[int, ...] = (32, 64, 128, 256)
     convs_per_stage: tuple[int, ...] = (2, 2, 2, 2)
     dense_units: int = 256
-    dropout: float = 0.4
+    dropout: float = 0.25
     weight_decay: float = 0.0
 
     def to_dict(self) -> dict:
@@ -60,9 +60,7 @@ def build_model(config: CnnConfig | None = None) -> keras.Model:
             x = _conv_bn_relu(x, width, f"s{stage}_{i + 1}")
         if stage < len(cfg.widths):
             x = layers.MaxPooling2D(name=f"s{stage}_pool")(x)
-            x = layers.SpatialDropout2D(cfg.dropout / 4, name=f"s{stage}_drop")(x)
     x = layers.GlobalAveragePooling2D(name="gap")(x)
-    x = layers.Dropout(cfg.dropout, name="head_drop1")(x)
     x = layers.Dense(cfg.dense_units, use_bias=False, name="head_dense")(x)
     x = layers.BatchNormalization(name="head_bn")(x)
     x = layers.ReLU(name="head_relu")(x)

@@ -69,10 +69,11 @@ class FramePipeline:
         s = self.settings
         frame = to_bgr(image)
         if s.mirror:
-            frame = np.ascontiguousarray(frame[:, ::-1])
+            frame = frame[:, ::-1]
         if s.low_light:
-            frame = enhance_low_light(frame)
-        return frame
+            frame = enhance_low_light(np.ascontiguousarray(frame))
+        # Always a fresh array: the overlay draws in place and must not touch the input.
+        return frame.copy() if frame is image or frame.base is not None else frame
 
     def analyse(self, frame_bgr: np.ndarray, frame_index: int, timestamp: float) -> FrameResult:
         """Analyse a prepared BGR frame (see :meth:`prepare`)."""

@@ -35,9 +35,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--out", default="assets", help="where the final model is exported")
     p.add_argument("--checkpoints", default=str(DEFAULT_CHECKPOINTS), help="checkpoint folder")
     p.add_argument("--epochs", type=int, default=60)
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--lr", type=float, default=2e-3, help="peak learning rate")
-    p.add_argument("--weight-decay", type=float, default=1e-4)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--lr", type=float, default=1e-3, help="peak learning rate")
+    p.add_argument("--weight-decay", type=float, default=1e-5)
     p.add_argument("--warmup-epochs", type=int, default=3)
     p.add_argument("--patience", type=int, default=15, help="early-stopping patience (epochs)")
     p.add_argument(
