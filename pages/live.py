@@ -1,5 +1,84 @@
-"""Placeholder until this page lands."""
+"""Live page: the webcam stream, analysed frame by frame on the server."""
 
+from __future__ import annotations
+
+import json
+
+import av
 import streamlit as st
+from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
-st.info("This page is being built.")
+from emotion_core.live import LiveSession
+from ui.resources import LAST_SESSION_KEY, _config, get_classifier, get_store
+from ui.sidebar import settings_sidebar
+
+st.title("Live emotion analysis")
+settings = settings_sidebar()
+try:
+    classifier = get_classifier()
+except Exception as exc:  # a missing or broken model file: say so, keep the app up
+    st.error(f"The emotion model could not be loaded: {exc}")
+    st.stop()
+
+if "live_session" not in st.session_state:
+    st.session_state.live_session = LiveSession(classifier, get_store())
+live: LiveSession = st.session_state.live_session
+live.update_settings(settings)
+
+
+def video_frame_callback(frame: av.VideoFrame) -> av.VideoFrame:
+    """Runs on the WebRTC worker thread: no st.* calls here."""
+    out = live.process(frame.to_ndarray(format="bgr24"), frame.time)
+    return av.VideoFrame.from_ndarray(out, format="bgr24")
+
+
+# No STUN/TURN server unless configured: host candidates work on localhost and a LAN.
+ice_servers = json.loads(_config("EMOTION_ICE_SERVERS") or "[]")
+ctx = webrtc_streamer(
+    key="live",
+    mode=WebRtcMode.SENDRECV,
+    video_frame_callback=video_frame_callback,
+    on_video_ended=live.stop,
+    rtc_configuration={"iceServers": ice_servers},
+    media_stream_constraints={"video": {"width": 640, "height": 480}, "audio": False},
+    async_processing=True,
+    translations={
+        "device_access_denied": "Camera access was denied or no camera was "
+        "found. Allow the camera in the browser's address bar and press START."
+    },
+)
+st.caption(
+    "Press START and allow the camera. Frames are analysed on this server and "
+    "never stored; only the numbers are recorded for Session analytics."
+)
+
+
+@st.fragment(run_every=1.0)
+def live_panel() -> None:
+    snap = live.snapshot()
+    if snap.session_id is not None:
+        st.session_state[LAST_SESSION_KEY] = snap.session_id
+    if not snap.streaming:
+        if snap.session_id is not None:
+            st.info(
+                f"Session {snap.session_id} recorded {snap.frames_analysed} frames. "
+                "Open Session analytics to explore it."
+            )
+        return
+    cols = st.columns(3)
+    cols[0].metric("Frames analysed", snap.frames_analysed)
+    cols[1].metric("FPS", f"{snap.fps:.0f}")
+    cols[2].metric("Pipeline", f"{snap.pipeline_ms:.1f} ms")
+    if snap.faces:
+        for face_id, label, conf in snap.faces:
+            st.markdown(f"**Face #{face_id}**: {label} ({conf:.0%})")
+    else:
+        st.write("No face in view.")
+    if snap.label_counts:
+        st.bar_chart(snap.label_counts, horizontal=True, height=220)
+    if snap.errors:
+        st.warning(f"{snap.errors} frame(s) could not be analysed; see the server log.")
+
+
+if ctx.state.playing or live.snapshot().session_id is not None:
+    live_panel()

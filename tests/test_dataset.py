@@ -31,14 +31,14 @@ def test_csv_and_folder_give_identical_arrays(tmp_path):
             w.writerow([csv_label, " ".join(map(str, img.ravel())), "Training"])
     folder = load_folder(tmp_path / "train")
     table = load_csv(tmp_path / "fer2013.csv", "train")
-    order_f = np.lexsort((folder.images.reshape(30, -1)[:, :8].T[::-1]))
-    order_c = np.lexsort((table.images.reshape(30, -1)[:, :8].T[::-1]))
+    order_f = np.lexsort(folder.images.reshape(30, -1)[:, :8].T[::-1])
+    order_c = np.lexsort(table.images.reshape(30, -1)[:, :8].T[::-1])
     assert np.array_equal(folder.images[order_f], table.images[order_c])
     assert np.array_equal(folder.labels[order_f], table.labels[order_c])
 
 
 def test_corrupt_and_odd_files_are_skipped_or_converted(tmp_path, caplog):
-    images, labels = make_faces(5)
+    images, _ = make_faces(5)
     write_folder(tmp_path, images, np.zeros(5, int))
     happy = tmp_path / "Happy"
     happy.mkdir()
@@ -66,7 +66,7 @@ def test_user_mistakes_are_clear_errors(tmp_path):
 
 
 def test_plain_folder_is_split_stratified(tmp_path):
-    images, labels = make_faces(70, seed=3)
+    images, _ = make_faces(70, seed=3)
     write_folder(tmp_path, images, np.arange(70) % 7)
     train, val = load_training_data(tmp_path, val_fraction=0.2, seed=0)
     assert len(train) == 56 and len(val) == 14
