@@ -12,15 +12,15 @@ import streamlit as st
 
 
 def main() -> None:
-    st.set_page_config(page_title="Emotion analytics", page_icon="🙂", layout="wide")
+    st.set_page_config(page_title="Emotion analytics", page_icon=":material/mood:", layout="wide")
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     pages = [
-        st.Page("pages/live.py", title="Live", icon="🎥", default=True),
-        st.Page("pages/analytics.py", title="Session analytics", icon="📈"),
-        st.Page("pages/media.py", title="Analyze media", icon="🖼️"),
-        st.Page("pages/model.py", title="Model", icon="🧠"),
+        st.Page("pages/live.py", title="Live", icon=":material/videocam:", default=True),
+        st.Page("pages/analytics.py", title="Session analytics", icon=":material/monitoring:"),
+        st.Page("pages/media.py", title="Analyze media", icon=":material/photo_library:"),
+        st.Page("pages/model.py", title="Model", icon=":material/neurology:"),
     ]
     st.navigation(pages).run()
 

@@ -3,5 +3,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh dev
+# Debian's Chromium for the browser test (Playwright's own browser download is not used).
+if ! command -v chromium >/dev/null; then
+  SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
+  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq chromium >/dev/null
+fi
 .venv/bin/ruff check .
+# Run inside a loopback-only network namespace when possible: nothing can leave the machine
+# and WebRTC uses 127.0.0.1 (see ../shared/docs/browser-testing.md).
+if [ "$(id -u)" = 0 ] && unshare --net true 2>/dev/null; then
+  exec unshare --net bash -c 'ip link set lo up && exec .venv/bin/python -m pytest "$@"' _ "$@"
+fi
 exec .venv/bin/python -m pytest "$@"
