@@ -9,6 +9,14 @@ if ! command -v chromium >/dev/null; then
   $SUDO apt-get update -qq && $SUDO apt-get install -y -qq chromium >/dev/null
 fi
 .venv/bin/ruff check .
+# A real local PostgreSQL server for the store tests (they also run on SQLite).
+if [ -z "${EMOTION_TEST_PG_URL:-}" ]; then
+  if url=$(bash scripts/start_postgres.sh); then
+    export EMOTION_TEST_PG_URL="$url" EMOTION_REQUIRE_PG=1
+  else
+    echo "warning: could not start PostgreSQL; its store tests will be skipped" >&2
+  fi
+fi
 # Run inside a loopback-only network namespace when possible: nothing can leave the machine
 # and WebRTC uses 127.0.0.1 (see ../shared/docs/browser-testing.md).
 if [ "$(id -u)" = 0 ] && unshare --net true 2>/dev/null; then
