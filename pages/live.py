@@ -9,7 +9,7 @@ import streamlit as st
 from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
 from emotion_core.live import LiveSession
-from ui.resources import LAST_SESSION_KEY, _config, get_classifier, get_store
+from ui.resources import LAST_SESSION_KEY, config, get_classifier, get_store
 from ui.sidebar import settings_sidebar
 
 st.title("Live emotion analysis")
@@ -33,7 +33,7 @@ def video_frame_callback(frame: av.VideoFrame) -> av.VideoFrame:
 
 
 # No STUN/TURN server unless configured: host candidates work on localhost and a LAN.
-ice_servers = json.loads(_config("EMOTION_ICE_SERVERS") or "[]")
+ice_servers = json.loads(config("EMOTION_ICE_SERVERS") or "[]")
 ctx = webrtc_streamer(
     key="live",
     mode=WebRtcMode.SENDRECV,

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 LAST_SESSION_KEY = "last_session_id"  # st.session_state: the session to preselect
 
 
-def _config(name: str) -> str | None:
+def config(name: str) -> str | None:
     """A setting from the environment, else from .streamlit/secrets.toml, else None."""
     if os.environ.get(name):
         return os.environ[name]
@@ -26,11 +26,11 @@ def _config(name: str) -> str | None:
 
 def db_url() -> str:
     """``EMOTION_DB_URL`` (env or secrets); default: an SQLite file under data/."""
-    return _config("EMOTION_DB_URL") or sqlite_url(ROOT / DEFAULT_DB_PATH)
+    return config("EMOTION_DB_URL") or sqlite_url(ROOT / DEFAULT_DB_PATH)
 
 
 def model_path() -> Path:
-    return Path(_config("EMOTION_MODEL_PATH") or DEFAULT_MODEL_PATH)
+    return Path(config("EMOTION_MODEL_PATH") or DEFAULT_MODEL_PATH)
 
 
 @st.cache_resource(show_spinner="Loading the emotion model…")
