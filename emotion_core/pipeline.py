@@ -71,9 +71,9 @@ class FramePipeline:
         if s.mirror:
             frame = frame[:, ::-1]
         if s.low_light:
-            frame = enhance_low_light(np.ascontiguousarray(frame))
-        # Always a fresh array: the overlay draws in place and must not touch the input.
-        return frame.copy() if frame is image or frame.base is not None else frame
+            return enhance_low_light(np.ascontiguousarray(frame))  # a new array
+        # A fresh array: the overlay draws in place and must not touch the caller's frame.
+        return frame.copy()
 
     def analyse(self, frame_bgr: np.ndarray, frame_index: int, timestamp: float) -> FrameResult:
         """Analyse a prepared BGR frame (see :meth:`prepare`)."""

@@ -1,7 +1,6 @@
 import cv2
 import numpy as np
 
-from emotion_core.overlay import NO_FACE_TEXT
 from emotion_core.pipeline import FramePipeline
 from emotion_core.settings import AnalysisSettings
 
@@ -41,7 +40,7 @@ def test_no_face_frame_says_so(classifier):
     p = FramePipeline(classifier, AnalysisSettings(mirror=False))
     sky = np.full((480, 640, 3), (200, 150, 90), np.uint8)
     annotated, result = p.process(sky, 0.0)
-    assert result.faces == () and NO_FACE_TEXT
+    assert result.faces == ()
     assert not np.array_equal(annotated, sky)
 
 
@@ -58,9 +57,8 @@ def test_low_light_enhancement_recovers_a_dark_face(classifier, astronaut_frame)
     lit = FramePipeline(
         classifier, AnalysisSettings(mirror=False, min_detection_confidence=0.6, low_light=True)
     )
-    found_plain = len(plain.process(dark, 0.0)[1].faces)
-    result = lit.process(dark, 0.0)[1]
-    assert len(result.faces) == 1 and found_plain <= 1
+    assert plain.process(dark, 0.0)[1].faces == ()  # too dark to find without help
+    assert len(lit.process(dark, 0.0)[1].faces) == 1
 
 
 def test_every_nth_frame_is_analysed(classifier, astronaut_frame):

@@ -1,0 +1,48 @@
+"""Single-face inference latency of the shipped model (batch of one), the path the app uses.
+
+    .venv/bin/python benchmarks/bench_inference.py [--runs 500]
+
+Compares the TFLite interpreter (what EmotionClassifier runs) with a tf.function call
+on the same .keras model; prints median and p90 milliseconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from emotion_core.classifier import ASSETS_DIR, EmotionClassifier
+
+
+def timed(predict, face: np.ndarray, runs: int) -> str:
+    for _ in range(20):
+        predict(face)
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        predict(face)
+        times.append((time.perf_counter() - t) * 1e3)
+    return f"median {np.median(times):.2f} ms, p90 {np.percentile(times, 90):.2f} ms"
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--runs", type=int, default=500)
+    args = p.parse_args(argv)
+    face = np.random.default_rng(0).random((1, 48, 48, 1), dtype=np.float32)
+    for threads in (1, 2):
+        clf = EmotionClassifier(ASSETS_DIR / "emotion_cnn.tflite", num_threads=threads)
+        print(f"TFLite, {threads} thread(s): {timed(clf.predict, face, args.runs)}")
+    keras_clf = EmotionClassifier(ASSETS_DIR / "emotion_cnn.keras")
+    print(f"Keras tf.function:     {timed(keras_clf.predict, face, args.runs)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
