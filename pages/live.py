@@ -9,6 +9,7 @@ import streamlit as st
 from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
 from emotion_core.live import LiveSession
+from ui.live_panel import render_live_panel
 from ui.resources import LAST_SESSION_KEY, config, get_classifier, get_store
 from ui.sidebar import settings_sidebar
 
@@ -58,26 +59,7 @@ def live_panel() -> None:
     snap = live.snapshot()
     if snap.session_id is not None:
         st.session_state[LAST_SESSION_KEY] = snap.session_id
-    if not snap.streaming:
-        if snap.session_id is not None:
-            st.info(
-                f"Session {snap.session_id} recorded {snap.frames_analysed} frames. "
-                "Open Session analytics to explore it."
-            )
-        return
-    cols = st.columns(3)
-    cols[0].metric("Frames analysed", snap.frames_analysed)
-    cols[1].metric("FPS", f"{snap.fps:.0f}")
-    cols[2].metric("Pipeline", f"{snap.pipeline_ms:.1f} ms")
-    if snap.faces:
-        for face_id, label, conf in snap.faces:
-            st.markdown(f"**Face #{face_id}**: {label} ({conf:.0%})")
-    else:
-        st.write("No face in view.")
-    if snap.label_counts:
-        st.bar_chart(snap.label_counts, horizontal=True, height=220)
-    if snap.errors:
-        st.warning(f"{snap.errors} frame(s) could not be analysed; see the server log.")
+    render_live_panel(snap)
 
 
 if ctx.state.playing or live.snapshot().session_id is not None:

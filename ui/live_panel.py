@@ -1,0 +1,61 @@
+"""The Live page's status panel, drawn from a :class:`LiveSnapshot` copy.
+
+Kept apart from the page so it can be tested under Streamlit's AppTest, which cannot
+run the WebRTC component itself (that path is covered by the browser test).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from emotion_core.emotions import EMOTION_COLORS
+from emotion_core.live import LiveSnapshot
+
+
+def render_live_panel(snap: LiveSnapshot) -> None:
+    """Counters, the current label of each face and a running label histogram."""
+    if not snap.streaming:
+        if snap.session_id is not None:
+            st.info(
+                f"Session {snap.session_id} recorded {snap.frames_analysed} frames. "
+                "Open Session analytics to explore it or download its CSV report."
+            )
+        return
+    cols = st.columns(4)
+    cols[0].metric("Frames analysed", snap.frames_analysed)
+    cols[1].metric("FPS", f"{snap.fps:.0f}")
+    cols[2].metric("Pipeline", f"{snap.pipeline_ms:.1f} ms")
+    budget = snap.pipeline_ms * snap.fps / 10.0  # % of each frame interval spent analysing
+    cols[3].metric("Frame budget used", f"{budget:.0f} %")
+    if snap.faces:
+        for face_id, label, conf in snap.faces:
+            color = EMOTION_COLORS.get(label, "#888888")
+            st.markdown(
+                f"**Face #{face_id}**: "
+                f"<span style='color:{color};font-weight:600'>{label}</span> ({conf:.0%})",
+                unsafe_allow_html=True,
+            )
+    else:
+        st.write("No face in view.")
+    if snap.label_counts:
+        st.plotly_chart(_label_counts_figure(snap.label_counts), key="live_counts")
+    if snap.errors:
+        st.warning(f"{snap.errors} frame(s) could not be analysed; see the server log.")
+
+
+def _label_counts_figure(counts: dict[str, int]) -> go.Figure:
+    data = pd.Series(counts).sort_values()
+    fig = go.Figure(
+        go.Bar(
+            x=data.values,
+            y=data.index,
+            orientation="h",
+            marker_color=[EMOTION_COLORS.get(k, "#888888") for k in data.index],
+        )
+    )
+    fig.update_layout(
+        height=220, margin=dict(l=10, r=10, t=30, b=10), title="Labels this session (frames)"
+    )
+    return fig
