@@ -1,0 +1,136 @@
+"""Classification metrics for the emotion CNN, in plain numpy (no TensorFlow, no sklearn).
+
+Evaluation, tests and the Model page all read the same :class:`EvaluationMetrics`, whose
+:meth:`~EvaluationMetrics.as_dict` is JSON-serialisable, so the card, the confusion-matrix
+JSON and the charts cannot disagree about a number.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from emotion_core.emotions import LABELS, NUM_CLASSES
+
+ECE_BINS = 15
+# Confidence bands on the top probability: "high" is > 0.8, "low" is < 0.5.
+HIGH_CONFIDENCE = 0.8
+LOW_CONFIDENCE = 0.5
+
+
+@dataclass(frozen=True)
+class EvaluationMetrics:
+    """Metrics of one prediction run; plain Python values only, so it serialises as is.
+
+    ``confusion[i][j]`` counts faces of true class ``LABELS[i]`` predicted as
+    ``LABELS[j]``. ``per_class`` maps each label to precision, recall, f1 and support.
+    ``bands`` maps high/medium/low to the share of faces in that band and the accuracy
+    inside it (None for an empty band).
+    """
+
+    n: int
+    accuracy: float
+    macro_f1: float
+    per_class: dict[str, dict[str, float | int]]
+    confusion: list[list[int]]
+    bands: dict[str, dict[str, float | None]]
+    ece: float
+    labels: tuple[str, ...] = LABELS
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["labels"] = list(self.labels)
+        return out
+
+
+def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+    """(7, 7) int counts, rows = true class, columns = predicted class, Emotion order."""
+    idx = np.asarray(y_true, np.int64) * NUM_CLASSES + np.asarray(y_pred, np.int64)
+    return np.bincount(idx, minlength=NUM_CLASSES**2).reshape(NUM_CLASSES, NUM_CLASSES)
+
+
+def per_class_scores(cm: np.ndarray) -> dict[str, dict[str, float | int]]:
+    """Precision, recall, F1 and support per label; 0.0 where a ratio is 0/0."""
+    tp = np.diag(cm).astype(float)
+    predicted = cm.sum(axis=0).astype(float)
+    support = cm.sum(axis=1)
+    precision = np.divide(tp, predicted, out=np.zeros_like(tp), where=predicted > 0)
+    recall = np.divide(tp, support, out=np.zeros_like(tp), where=support > 0)
+    denom = precision + recall
+    f1 = np.divide(2 * precision * recall, denom, out=np.zeros_like(tp), where=denom > 0)
+    return {
+        label: {
+            "precision": float(precision[i]),
+            "recall": float(recall[i]),
+            "f1": float(f1[i]),
+            "support": int(support[i]),
+        }
+        for i, label in enumerate(LABELS)
+    }
+
+
+def macro_f1(cm: np.ndarray) -> float:
+    """Unweighted mean F1 over the classes that occur in the truth or the predictions
+    (like sklearn without ``labels=``): a class absent from both says nothing."""
+    scores = per_class_scores(cm)
+    present = (cm.sum(axis=0) + cm.sum(axis=1)) > 0
+    f1s = [scores[label]["f1"] for i, label in enumerate(LABELS) if present[i]]
+    return float(np.mean(f1s)) if f1s else 0.0
+
+
+def confidence_bands(confidence: np.ndarray, correct: np.ndarray) -> dict[str, dict]:
+    """Share of faces with top probability > 0.8, 0.5..0.8 and < 0.5, and the accuracy
+    inside each band: tells whether the live "uncertain" threshold means anything."""
+    masks = {
+        "high": confidence > HIGH_CONFIDENCE,
+        "medium": (confidence >= LOW_CONFIDENCE) & (confidence <= HIGH_CONFIDENCE),
+        "low": confidence < LOW_CONFIDENCE,
+    }
+    n = max(len(confidence), 1)
+    return {
+        name: {
+            "share": float(mask.sum() / n),
+            "accuracy": float(correct[mask].mean()) if mask.any() else None,
+        }
+        for name, mask in masks.items()
+    }
+
+
+def expected_calibration_error(
+    confidence: np.ndarray, correct: np.ndarray, n_bins: int = ECE_BINS
+) -> float:
+    """ECE (Guo et al. 2017): sum over equal-width bins ``(k/M, (k+1)/M]`` of the bin's
+    share of samples times |accuracy - mean confidence| in the bin."""
+    if len(confidence) == 0:
+        return 0.0
+    bins = np.clip(np.ceil(confidence * n_bins).astype(int) - 1, 0, n_bins - 1)
+    ece = 0.0
+    for b in range(n_bins):
+        mask = bins == b
+        if mask.any():
+            gap = abs(correct[mask].mean() - confidence[mask].mean())
+            ece += mask.mean() * gap
+    return float(ece)
+
+
+def compute_metrics(y_true: np.ndarray, probs: np.ndarray) -> EvaluationMetrics:
+    """All metrics for integer labels (N,) and probabilities (N, 7) in Emotion order."""
+    y_true = np.asarray(y_true, np.int64)
+    probs = np.asarray(probs, np.float64)
+    if probs.ndim != 2 or probs.shape != (len(y_true), NUM_CLASSES):
+        raise ValueError(f"expected probabilities ({len(y_true)}, 7), got {probs.shape}")
+    y_pred = probs.argmax(axis=1)
+    confidence = probs.max(axis=1)
+    correct = y_pred == y_true
+    cm = confusion_matrix(y_true, y_pred)
+    return EvaluationMetrics(
+        n=int(len(y_true)),
+        accuracy=float(correct.mean()) if len(y_true) else 0.0,
+        macro_f1=macro_f1(cm),
+        per_class=per_class_scores(cm),
+        confusion=cm.tolist(),
+        bands=confidence_bands(confidence, correct),
+        ece=expected_calibration_error(confidence, correct),
+    )
