@@ -1,0 +1,303 @@
+"""Video files: PyAV decoding, frame sampling, tracking, progress, cancellation, sessions.
+
+Times come from the video's own clock (each frame's presentation time), never from the
+wall clock, so a session's ``t_rel`` is the position in the video. One fresh
+:class:`FramePipeline` per video, so tracking and smoothing start clean.
+
+What is saved: a video rejected up front (unreadable, no video stream, longer than
+:data:`MAX_DURATION_S`) saves nothing. A cancelled analysis, or one that fails part-way,
+keeps the frames analysed so far as a session with status ``"incomplete"``; if no frame
+was analysed at all the session is deleted, so no empty session is left behind.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+from emotion_core.classifier import EmotionClassifier
+from emotion_core.media import MediaError
+from emotion_core.overlay import draw_overlay
+from emotion_core.pipeline import FramePipeline
+from emotion_core.recording import SessionRecorder
+from emotion_core.results import FrameResult
+from emotion_core.settings import AnalysisSettings
+from emotion_core.store import SessionStore
+
+VIDEO_EXTENSIONS = (".mp4", ".m4v", ".webm", ".mov", ".avi", ".mkv")
+MAX_DURATION_S = 30 * 60  # longer videos are refused: ~1 h of CPU at 15 analysed fps
+PROGRESS_INTERVAL_S = 0.25
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What the container says about the first video stream."""
+
+    duration_s: float | None  # None when the container does not say
+    fps: float
+    frames: int | None  # an estimate when the container has no frame count
+    width: int
+    height: int
+    codec: str
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where an analysis is; sent to the progress callback about every 0.25 s."""
+
+    session_id: int | None
+    frames_done: int  # analysed (sampled) frames
+    t_video: float  # seconds of video decoded so far
+    duration_s: float | None
+    elapsed_s: float
+
+    @property
+    def speed_fps(self) -> float:
+        return self.frames_done / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+    @property
+    def realtime_factor(self) -> float:
+        """Seconds of video analysed per second of work (above 1 = faster than real time)."""
+        return self.t_video / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+    @property
+    def fraction(self) -> float | None:
+        return min(self.t_video / self.duration_s, 1.0) if self.duration_s else None
+
+    @property
+    def eta_s(self) -> float | None:
+        f = self.fraction
+        return self.elapsed_s * (1 - f) / f if f else None
+
+
+@dataclass(frozen=True)
+class VideoResult:
+    """The outcome; ``error`` says why an ``"incomplete"`` analysis stopped."""
+
+    session_id: int | None
+    status: str  # "complete" or "incomplete"
+    frames_analysed: int
+    t_video: float
+    elapsed_s: float
+    info: VideoInfo
+    annotated_path: Path | None = None
+    error: str | None = None
+
+
+class FrameSampler:
+    """Which decoded frames to analyse: every Nth, or ``per_second`` per second of video."""
+
+    def __init__(self, every_n: int = 1, per_second: float | None = None) -> None:
+        if every_n < 1 or (per_second is not None and per_second <= 0):
+            raise ValueError("every_n must be >= 1 and per_second > 0")
+        self.every_n, self.per_second = every_n, per_second
+        self._last_slot = -1
+
+    def keep(self, index: int, t: float) -> bool:
+        if self.per_second is None:
+            return index % self.every_n == 0
+        slot = math.floor(t * self.per_second + 1e-6)  # one frame per 1/per_second slot
+        if slot > self._last_slot:
+            self._last_slot = slot
+            return True
+        return False
+
+
+def video_settings(settings: AnalysisSettings) -> AnalysisSettings:
+    """A file is never mirrored and has no live FPS; sampling is the sampler's job."""
+    return replace(settings, mirror=False, draw_fps=False, analyse_every_n=1)
+
+
+def probe_video(path: Path) -> VideoInfo:
+    """Read the header only; raises :class:`MediaError` for files that will be refused."""
+    container, _, info = _open_video(Path(path))
+    container.close()
+    return info
+
+
+def _open_video(path: Path) -> tuple[av.container.InputContainer, av.VideoStream, VideoInfo]:
+    if path.stat().st_size == 0:
+        raise MediaError("The file is empty (0 bytes).")
+    try:
+        container = av.open(str(path))
+    except av.FFmpegError as exc:
+        raise MediaError(f"Not a video this app can read ({exc.strerror or exc}).") from None
+    if not container.streams.video:
+        container.close()
+        raise MediaError("The file has no video stream (audio only?).")
+    stream = container.streams.video[0]
+    stream.thread_type = "AUTO"  # frame-parallel decoding
+    fps = float(stream.average_rate or stream.guessed_rate or 30)
+    duration = None
+    if stream.duration and stream.time_base:
+        duration = float(stream.duration * stream.time_base)
+    elif container.duration:
+        duration = container.duration / av.time_base
+    if duration is not None and duration > MAX_DURATION_S:
+        container.close()
+        raise MediaError(
+            f"The video is {duration / 60:.0f} min long; the limit is "
+            f"{MAX_DURATION_S // 60} min. Trim it first."
+        )
+    frames = stream.frames or (round(duration * fps) if duration else None)
+    ctx = stream.codec_context
+    info = VideoInfo(duration, fps, frames, ctx.width, ctx.height, ctx.name)
+    return container, stream, info
+
+
+class AnnotatedWriter:
+    """Writes BGR frames to a video file: H.264 (libx264) when the PyAV wheel has it,
+    which browsers play, else MPEG-4 part 2 (download only); ``codec`` overrides."""
+
+    def __init__(self, path: Path, width: int, height: int, fps: float, codec: str = "") -> None:
+        codec = codec or ("libx264" if "libx264" in av.codecs_available else "mpeg4")
+        self.container = av.open(str(path), "w")
+        self.stream = self.container.add_stream(codec, rate=Fraction(fps).limit_denominator(1001))
+        self.w, self.h = width - width % 2, height - height % 2  # yuv420p needs even sizes
+        self.stream.width, self.stream.height = self.w, self.h
+        self.stream.pix_fmt = "yuv420p"
+        if codec == "libx264":
+            self.stream.options = {"preset": "veryfast", "crf": "23"}
+
+    def write(self, frame_bgr: np.ndarray) -> None:
+        image = np.ascontiguousarray(frame_bgr[: self.h, : self.w])
+        frame = av.VideoFrame.from_ndarray(image, format="bgr24")
+        self.container.mux(self.stream.encode(frame))
+
+    def close(self) -> None:
+        self.container.mux(self.stream.encode(None))
+        self.container.close()
+
+
+class _Job:
+    """The state of one analysis; ``step`` handles one decoded frame."""
+
+    def __init__(self, pipeline, sampler, recorder, writer, on_frame, on_progress, info):
+        self.pipeline, self.sampler, self.info = pipeline, sampler, info
+        self.recorder, self.writer = recorder, writer
+        self.on_frame, self.on_progress = on_frame, on_progress
+        self.t0_wall, self.t0_perf = time.time(), time.perf_counter()
+        self.analysed, self.t_video, self.start_pts = 0, 0.0, None
+        self.last: FrameResult | None = None
+        self._next_report = 0.0
+
+    def clock(self, frame: av.VideoFrame, index: int) -> float:
+        """Seconds since the video's first frame, from the frame's own timestamp."""
+        t = frame.time if frame.time is not None else index / self.info.fps
+        if self.start_pts is None:
+            self.start_pts = t
+        return max(t - self.start_pts, 0.0)
+
+    def step(self, frame: av.VideoFrame, index: int, t: float) -> None:
+        self.t_video = t
+        keep = self.sampler.keep(index, t)
+        if keep or self.writer is not None:
+            image = self.pipeline.prepare(frame.to_ndarray(format="bgr24"))
+            if keep:
+                self.last = self.pipeline.analyse(image, index, t)
+                self.analysed += 1
+                if self.recorder is not None:
+                    self.recorder.record(self.last, self.t0_wall + t, t)
+                if self.on_frame is not None:
+                    self.on_frame(self.last, t)
+            if self.writer is not None:
+                if self.last is not None:
+                    draw_overlay(image, self.last, self.pipeline.settings, None)
+                self.writer.write(image)
+        self.report()
+
+    def report(self, force: bool = False) -> None:
+        elapsed = time.perf_counter() - self.t0_perf
+        if self.on_progress is None or (elapsed < self._next_report and not force):
+            return
+        self._next_report = elapsed + PROGRESS_INTERVAL_S
+        sid = self.recorder.session_id if self.recorder else None
+        self.on_progress(Progress(sid, self.analysed, self.t_video, self.info.duration_s, elapsed))
+
+
+def _decode_all(job: _Job, container: av.container.InputContainer, stream, cancel) -> str | None:
+    """Run every frame through the job; returns why it stopped early, or None."""
+    try:
+        for index, frame in enumerate(container.decode(stream)):
+            if cancel is not None and cancel.is_set():
+                return f"Cancelled at {job.t_video:.1f} s."
+            t = job.clock(frame, index)
+            if t > MAX_DURATION_S:
+                return f"Stopped at the {MAX_DURATION_S // 60}-minute limit."
+            job.step(frame, index, t)
+    except av.FFmpegError as exc:
+        return f"Decoding failed at {job.t_video:.1f} s ({exc.strerror or exc})."
+    return None if job.analysed else "No frame could be decoded."
+
+
+def analyse_video(
+    path: Path,
+    classifier: EmotionClassifier,
+    settings: AnalysisSettings,
+    *,
+    store: SessionStore | None = None,
+    source_name: str | None = None,
+    sampler: FrameSampler | None = None,
+    cancel: threading.Event | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+    on_frame: Callable[[FrameResult, float], None] | None = None,
+    annotated_path: Path | None = None,
+) -> VideoResult:
+    """Analyse a video file, recording a session (source "video") when ``store`` is given.
+
+    ``on_frame(result, t_rel)`` sees every analysed frame; ``on_progress`` gets a
+    :class:`Progress` (the Streamlit page updates its bar there; an exception raised by a
+    callback, e.g. Streamlit stopping the run, ends the analysis as "incomplete").
+    Raises :class:`MediaError` if the file is refused or no frame could be analysed.
+    """
+    path = Path(path)
+    container, stream, info = _open_video(path)
+    s = video_settings(settings)
+    sampler = sampler or FrameSampler()
+    recorder = None
+    if store is not None:
+        recorded = {**s.to_dict(), "sample_every_n": sampler.every_n}
+        recorded["sample_per_second"] = sampler.per_second
+        recorder = SessionRecorder.start(
+            store, "video", recorded, source_name=source_name or path.name
+        )
+    writer = None
+    if annotated_path is not None:
+        writer = AnnotatedWriter(annotated_path, info.width, info.height, info.fps)
+    job = _Job(FramePipeline(classifier, s), sampler, recorder, writer, on_frame, on_progress, info)
+    error = "Interrupted."  # kept if a callback raises (Streamlit rerun, Ctrl-C)
+    try:
+        error = _decode_all(job, container, stream, cancel)
+    finally:
+        container.close()
+        job.pipeline.close()
+        if writer is not None:
+            writer.close()
+        session_id = _finish(recorder, store, error, job.analysed)
+    if job.analysed == 0:
+        raise MediaError(error or "No frame could be decoded.")
+    job.report(force=True)
+    status = "complete" if error is None else "incomplete"
+    elapsed = time.perf_counter() - job.t0_perf
+    return VideoResult(
+        session_id, status, job.analysed, job.t_video, elapsed, info, annotated_path, error
+    )
+
+
+def _finish(recorder, store, error: str | None, analysed: int) -> int | None:
+    """Close the session: complete, incomplete, or deleted when nothing was analysed."""
+    if recorder is None:
+        return None
+    recorder.stop("complete" if error is None else "incomplete")
+    if analysed == 0:
+        store.delete_session(recorder.session_id)
+        return None
+    return recorder.session_id
