@@ -1,5 +1,93 @@
-"""Placeholder until this page lands."""
+"""Model page: what the shipped CNN measured on held-out FER2013, and how it was trained.
 
+Reads ``model_card.json`` and ``training_log.csv`` beside the configured model file
+(``EMOTION_MODEL_PATH``); the numbers are written by ``python -m emotion_core.evaluate``.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
 import streamlit as st
 
-st.info("This page is being built.")
+from emotion_core import model_charts
+from emotion_core.model_card import MODEL_CARD_NAME, load_card
+from ui.resources import model_path
+
+EVALUATE_COMMAND = (
+    ".venv/bin/python -m emotion_core.evaluate --model {model} "
+    "--data ../shared/datasets/fer2013 --out {folder}"
+)
+MODE_NAMES = {"plain": "plain", "tta": "with mirror TTA"}
+
+
+def status_line(ev: dict) -> str:
+    parts = [f"**{ev[m]['accuracy']:.1%}** {MODE_NAMES[m]}" for m in ("plain", "tta") if m in ev]
+    return (
+        f"Accuracy on {ev['split_name']} ({ev['images']:,} faces): {', '.join(parts)} · "
+        f"`{ev['model_file']}` evaluated {ev['evaluated_at']}"
+    )
+
+
+def show_evaluation(ev: dict) -> None:
+    st.markdown(status_line(ev))
+    modes = [m for m in ("plain", "tta") if m in ev]
+    mode = st.radio(
+        "Predictions", modes, format_func=MODE_NAMES.get, horizontal=True, key="model_mode"
+    )
+    metrics = ev[mode]
+    cols = st.columns(4)
+    cols[0].metric("accuracy", f"{metrics['accuracy']:.1%}")
+    cols[1].metric("macro-F1", f"{metrics['macro_f1']:.3f}")
+    cols[2].metric("ECE (15 bins)", f"{metrics['ece']:.3f}")
+    latency = ev.get("latency_ms") or {}
+    if mode in latency:
+        cols[3].metric("one face, median", f"{latency[mode]:.1f} ms")
+        st.caption(
+            f"Latency: batch of one, {latency['runs']} calls, 1-min load average "
+            f"{latency['load_average_1min']} at measurement (2 cores)."
+        )
+    left, right = st.columns(2)
+    left.plotly_chart(model_charts.confusion_heatmap(metrics, "Confusion matrix (row share)"))
+    right.dataframe(
+        model_charts.metrics_table(metrics),
+        hide_index=True,
+        column_config={
+            c: st.column_config.NumberColumn(format="%.3f") for c in ("precision", "recall", "f1")
+        },
+    )
+    left, right = st.columns(2)
+    left.plotly_chart(model_charts.f1_bars(metrics))
+    right.plotly_chart(model_charts.confidence_bands_chart(metrics))
+
+
+def show_training(card: dict, folder) -> None:
+    st.subheader("Training")
+    training = card.get("training")
+    if not training:
+        st.info("The model card has no training section.")
+        return
+    facts = model_charts.training_facts(training, card.get("architecture", {}))
+    st.table(pd.DataFrame({"": list(facts), "value": list(facts.values())}).set_index(""))
+    log_path = folder / "training_log.csv"
+    if log_path.is_file():
+        st.plotly_chart(model_charts.training_curve(pd.read_csv(log_path)))
+    if card.get("status"):
+        st.caption(card["status"])
+
+
+model_file = model_path()
+folder = model_file.parent
+card = load_card(folder / MODEL_CARD_NAME)
+
+st.title("Model")
+st.caption(f"`{model_file}` · card `{folder / MODEL_CARD_NAME}`")
+evaluation = card.get("evaluation")
+if evaluation:
+    show_evaluation(evaluation)
+else:
+    st.info(
+        "This model has not been evaluated yet. Run the evaluation to fill in the "
+        "accuracy, confusion matrix and calibration:"
+    )
+    st.code(EVALUATE_COMMAND.format(model=model_file, folder=folder), language="bash")
+show_training(card, folder)

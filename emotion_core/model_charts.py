@@ -1,0 +1,142 @@
+"""Plotly figures and tables for the Model page, built from the model card's dicts.
+
+Kept out of the page (and free of Streamlit) so the page stays a thin layout file and
+the charts can be built and checked without a server.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from emotion_core.emotions import EMOTION_COLORS, LABELS
+
+BAND_LABELS = {"high": "> 0.8", "medium": "0.5 - 0.8", "low": "< 0.5"}
+BAND_COLORS = {"high": "#2E7D32", "medium": "#F9A825", "low": "#C62828"}
+
+
+def metrics_table(metrics: dict[str, Any]) -> pd.DataFrame:
+    """Per-class precision/recall/F1/support plus macro-F1 and accuracy rows."""
+    rows = [{"emotion": label, **metrics["per_class"][label]} for label in LABELS]
+    n = metrics["n"]
+    rows.append({"emotion": "macro average", "f1": metrics["macro_f1"], "support": n})
+    rows.append({"emotion": "accuracy", "f1": metrics["accuracy"], "support": n})
+    return pd.DataFrame(rows, columns=["emotion", "precision", "recall", "f1", "support"])
+
+
+def confusion_heatmap(metrics: dict[str, Any], title: str = "") -> go.Figure:
+    """Confusion matrix coloured by share of each true class (rows sum to 1); the hover
+    shows the raw count, since rare classes (disgust: 56 faces) are unreadable in counts."""
+    counts = np.asarray(metrics["confusion"], dtype=int)
+    share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    fig = go.Figure(
+        go.Heatmap(
+            z=share,
+            x=list(LABELS),
+            y=list(LABELS),
+            customdata=counts,
+            text=np.vectorize(lambda v: f"{v:.0%}")(share),
+            texttemplate="%{text}",
+            colorscale="Blues",
+            zmin=0,
+            zmax=1,
+            hovertemplate="true %{y}, predicted %{x}<br>%{customdata} faces (%{z:.1%} of %{y})"
+            "<extra></extra>",
+            colorbar={"title": "share of row", "tickformat": ".0%"},
+        )
+    )
+    fig.update_layout(title=title, xaxis_title="predicted", yaxis_title="true", height=460)
+    fig.update_yaxes(autorange="reversed")
+    return fig
+
+
+def f1_bars(metrics: dict[str, Any], title: str = "F1 per emotion") -> go.Figure:
+    """One bar per emotion in its app-wide colour, with a line at macro-F1."""
+    f1 = [metrics["per_class"][label]["f1"] for label in LABELS]
+    fig = go.Figure(
+        go.Bar(
+            x=list(LABELS),
+            y=f1,
+            marker_color=[EMOTION_COLORS[label] for label in LABELS],
+            text=[f"{v:.2f}" for v in f1],
+            textposition="outside",
+            hovertemplate="%{x}: F1 %{y:.3f}<extra></extra>",
+        )
+    )
+    fig.add_hline(
+        y=metrics["macro_f1"], line_dash="dot", annotation_text=f"macro {metrics['macro_f1']:.3f}"
+    )
+    fig.update_layout(title=title, yaxis_range=[0, 1.05], yaxis_title="F1", height=360)
+    return fig
+
+
+def confidence_bands_chart(metrics: dict[str, Any]) -> go.Figure:
+    """Share of faces per top-probability band, labelled with the accuracy inside it."""
+    bands = metrics["bands"]
+    names = list(BAND_LABELS)
+    text = [
+        "no faces" if bands[b]["accuracy"] is None else f"{bands[b]['accuracy']:.0%} correct"
+        for b in names
+    ]
+    fig = go.Figure(
+        go.Bar(
+            x=[BAND_LABELS[b] for b in names],
+            y=[bands[b]["share"] for b in names],
+            marker_color=[BAND_COLORS[b] for b in names],
+            text=text,
+            textposition="outside",
+            hovertemplate="confidence %{x}: %{y:.1%} of faces, %{text}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title=f"Confidence bands (ECE {metrics['ece']:.3f})",
+        xaxis_title="top probability",
+        yaxis_title="share of faces",
+        yaxis_tickformat=".0%",
+        yaxis_range=[0, 1.1],
+        height=360,
+    )
+    return fig
+
+
+def training_curve(log: pd.DataFrame) -> go.Figure:
+    """Accuracy and loss per epoch (train vs validation), learning rate on hover."""
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("accuracy", "loss"))
+    epoch = log["epoch"] + 1  # the log counts from 0
+    for col, (name, colour) in enumerate((("accuracy", "#2E86AB"), ("loss", "#E4572E")), start=1):
+        for prefix, dash in (("", "solid"), ("val_", "dot")):
+            key = prefix + name
+            if key not in log:
+                continue
+            fig.add_scatter(
+                x=epoch,
+                y=log[key],
+                name=key,
+                line={"color": colour, "dash": dash},
+                customdata=log.get("lr"),
+                hovertemplate="epoch %{x}: %{y:.4f}<br>lr %{customdata:.2e}<extra></extra>",
+                row=1,
+                col=col,
+            )
+    fig.update_xaxes(title_text="epoch")
+    fig.update_layout(height=340, legend_orientation="h")
+    return fig
+
+
+def training_facts(training: dict[str, Any], architecture: dict[str, Any]) -> dict[str, str]:
+    """The card's training facts as label -> text for a compact table."""
+    seconds = training.get("training_seconds")
+    facts = {
+        "epochs": f"{training.get('epochs_run', '?')} (best {training.get('best_epoch', '?')})",
+        "training time": f"{seconds / 60:.0f} min" if seconds else "?",
+        "hardware": training.get("hardware", "?"),
+        "precision": training.get("precision", "?"),
+        "parameters": f"{architecture['parameters']:,}" if "parameters" in architecture else "?",
+        "training images": str(training.get("train_images", "?")),
+        "finished": training.get("finished_at", "?"),
+    }
+    return {k: str(v) for k, v in facts.items()}

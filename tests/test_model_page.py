@@ -1,0 +1,106 @@
+"""The Model page under Streamlit's AppTest, with model cards written by the test."""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from emotion_core.emotions import LABELS, NUM_CLASSES
+from emotion_core.metrics import compute_metrics
+from emotion_core.model_card import MODEL_CARD_NAME, load_card, update_card
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGE = str(ROOT / "pages" / "model.py")
+SHIPPED_CARD = ROOT / "assets" / MODEL_CARD_NAME
+SHIPPED_LOG = ROOT / "assets" / "training_log.csv"
+TIMEOUT = 60
+
+
+def plotly_array(value) -> np.ndarray:
+    """A figure JSON array: plain lists, or plotly's typed-array form for numpy data."""
+    if isinstance(value, dict):
+        flat = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+        return flat.reshape([int(n) for n in str(value.get("shape", len(flat))).split(",")])
+    return np.asarray(value)
+
+
+def toy_metrics(seed: int) -> dict:
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, NUM_CLASSES, 200)
+    probs = rng.dirichlet(np.ones(NUM_CLASSES) * 0.5, 200)
+    probs[np.arange(100), labels[:100]] += 1.0  # half of them right
+    return compute_metrics(labels, probs / probs.sum(axis=1, keepdims=True)).as_dict()
+
+
+@pytest.fixture
+def model_dir(tmp_path, monkeypatch) -> Path:
+    """A model folder (no model file needed: the page only reads the card and the log)
+    with the shipped card's training section and epoch log, and no evaluation yet."""
+    card = load_card(SHIPPED_CARD)
+    sections = {k: card[k] for k in ("architecture", "training", "status") if k in card}
+    update_card(tmp_path / MODEL_CARD_NAME, **sections)
+    shutil.copyfile(SHIPPED_LOG, tmp_path / "training_log.csv")
+    monkeypatch.setenv("EMOTION_MODEL_PATH", str(tmp_path / "emotion_cnn.tflite"))
+    return tmp_path
+
+
+def add_evaluation(folder: Path) -> dict:
+    evaluation = {
+        "model_file": "emotion_cnn.tflite",
+        "split": "test",
+        "split_name": "PublicTest",
+        "images": 200,
+        "evaluated_at": "2026-11-23 10:00:00 UTC",
+        "plain": toy_metrics(1),
+        "tta": toy_metrics(2),
+        "latency_ms": {"plain": 1.5, "tta": 2.1, "runs": 200, "batch": 1, "load_average_1min": 0.3},
+    }
+    update_card(folder / MODEL_CARD_NAME, evaluation=evaluation)
+    return evaluation
+
+
+def test_page_shows_status_metrics_and_charts_from_the_card(model_dir):
+    ev = add_evaluation(model_dir)
+    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT).run()
+    assert not at.exception
+    status = next(m.value for m in at.markdown if "Accuracy on PublicTest" in m.value)
+    assert f"{ev['plain']['accuracy']:.1%}" in status and f"{ev['tta']['accuracy']:.1%}" in status
+    assert at.metric[0].value == f"{ev['plain']['accuracy']:.1%}"
+    table = at.dataframe[0].value
+    assert list(table["emotion"][: len(LABELS)]) == list(LABELS)
+    assert table["support"].iloc[0] == ev["plain"]["per_class"]["angry"]["support"]
+    charts = at.get("plotly_chart")
+    assert len(charts) == 4  # confusion, F1 bars, confidence bands, training curve
+    heatmap = json.loads(charts[0].proto.spec)["data"][0]
+    assert np.allclose(plotly_array(heatmap["z"]).sum(axis=1), 1.0)  # share of true class
+    assert at.table, "training facts table missing"
+
+
+def test_switching_to_tta_shows_the_tta_numbers(model_dir):
+    ev = add_evaluation(model_dir)
+    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT).run()
+    at.radio(key="model_mode").set_value("tta").run()
+    assert not at.exception
+    assert at.metric[0].value == f"{ev['tta']['accuracy']:.1%}"
+
+
+def test_page_without_evaluation_says_which_command_to_run(model_dir):
+    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT).run()
+    assert not at.exception
+    assert any("not been evaluated" in i.value for i in at.info)
+    assert "python -m emotion_core.evaluate" in at.code[0].value
+    assert str(model_dir) in at.code[0].value
+    assert len(at.get("plotly_chart")) == 1  # the training curve is still shown
+
+
+def test_page_renders_the_shipped_card(monkeypatch):
+    monkeypatch.delenv("EMOTION_MODEL_PATH", raising=False)
+    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT).run()
+    assert not at.exception
+    assert at.title[0].value == "Model"
