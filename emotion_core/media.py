@@ -7,12 +7,14 @@ pixel: the size is checked and huge JPEGs are decoded at reduced scale (``draft`
 
 from __future__ import annotations
 
+import csv
 import io
 import warnings
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -181,25 +183,46 @@ def report_rows(name: str, result: FrameResult, t_rel: float) -> list[dict[str, 
     ]
 
 
+def write_report(rows: Iterable[dict[str, Any]], out: TextIO, header: bool = True) -> int:
+    """Write report rows as CSV (:data:`REPORT_COLUMNS`, empty cells for no value); the one
+    CSV writer for the command line and the page's download. Returns the rows written."""
+    writer = csv.DictWriter(out, REPORT_COLUMNS, extrasaction="ignore", lineterminator="\n")
+    if header:
+        writer.writeheader()
+    n = 0
+    for row in rows:
+        writer.writerow(row)
+        n += 1
+    return n
+
+
+def report_csv(rows: Iterable[dict[str, Any]]) -> bytes:
+    """The CSV report as UTF-8 bytes, for a download button."""
+    buf = io.StringIO()
+    write_report(rows, buf)
+    return buf.getvalue().encode("utf-8")
+
+
 def save_photo_session(
-    store: SessionStore, photos: list[PhotoResult], settings: AnalysisSettings
+    store: SessionStore, photos: Sequence[tuple[str, FrameResult]], settings: AnalysisSettings
 ) -> int:
-    """Store a batch of photos as one complete session (source "image"); returns its id.
+    """Store a batch of (file name, result) as one complete session (source "image");
+    returns its id.
 
     Photo ``i`` is frame ``i`` at ``t_rel = i`` seconds, so the analytics timeline shows
     the photos in upload order.
     """
     if not photos:
         raise ValueError("no photos to save")
-    names = ", ".join(p.name for p in photos)
+    names = ", ".join(name for name, _ in photos)
     started = datetime.now(UTC)
     sid = store.create_session(
         "image", photo_settings(settings).to_dict(), source_name=names[:500], started_at=started
     )
     t0 = started.timestamp()
     rows = []
-    for i, p in enumerate(photos):
-        rows.extend(rows_for(replace(p.result, frame_index=i), sid, t0 + i, float(i)))
+    for i, (_, result) in enumerate(photos):
+        rows.extend(rows_for(replace(result, frame_index=i), sid, t0 + i, float(i)))
     store.add_samples(rows)
     store.end_session(sid, "complete")
     return sid

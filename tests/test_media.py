@@ -168,7 +168,7 @@ def test_report_rows_have_box_label_and_seven_probabilities(photos, astronaut_bg
 
 def test_a_photo_batch_is_saved_as_one_image_session(photos, astronaut_bgr, store):
     batch = [photos.analyse(f"p{i}.png", astronaut_bgr, i) for i in range(3)]
-    sid = save_photo_session(store, batch, AnalysisSettings())
+    sid = save_photo_session(store, [(p.name, p.result) for p in batch], AnalysisSettings())
     info = store.get_session(sid)
     assert (info.source, info.status, info.frames) == ("image", "complete", 3)
     assert info.source_name == "p0.png, p1.png, p2.png" and info.settings["smoothing"] == 0
