@@ -77,6 +77,15 @@ class Progress:
         f = self.fraction
         return self.elapsed_s * (1 - f) / f if f else None
 
+    def describe(self) -> str:
+        """One line for a progress bar: frames done, speed and time left."""
+        eta = self.eta_s
+        left = f", about {eta:.0f} s left" if eta is not None else ""
+        return (
+            f"{self.frames_done} frames analysed, {self.speed_fps:.1f} frames/s "
+            f"({self.realtime_factor:.2f}x real time){left}"
+        )
+
 
 @dataclass(frozen=True)
 class VideoResult:
