@@ -1,13 +1,10 @@
 """Video files: PyAV decoding, frame sampling, tracking, progress, cancellation, sessions.
 
-Times come from the video's own clock (each frame's presentation time), never from the
-wall clock, so a session's ``t_rel`` is the position in the video. One fresh
-:class:`FramePipeline` per video, so tracking and smoothing start clean.
-
-What is saved: a video rejected up front (unreadable, no video stream, longer than
-:data:`MAX_DURATION_S`) saves nothing. A cancelled analysis, or one that fails part-way,
-keeps the frames analysed so far as a session with status ``"incomplete"``; if no frame
-was analysed at all the session is deleted, so no empty session is left behind.
+Times come from each frame's own timestamp, so ``t_rel`` is the position in the video.
+One fresh :class:`FramePipeline` per video: tracking and smoothing start clean.
+Saved: nothing for a video refused up front (unreadable, no video stream, over
+:data:`MAX_DURATION_S`); for a cancelled or failed run, the frames analysed so far as an
+``"incomplete"`` session (deleted instead if no frame was analysed).
 """
 
 from __future__ import annotations
@@ -16,7 +13,7 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -51,7 +48,7 @@ class VideoInfo:
 
 @dataclass(frozen=True)
 class Progress:
-    """Where an analysis is; sent to the progress callback about every 0.25 s."""
+    """Where an analysis is; sent to the progress callback every 0.25 s."""
 
     session_id: int | None
     frames_done: int  # analysed (sampled) frames
@@ -64,8 +61,7 @@ class Progress:
         return self.frames_done / self.elapsed_s if self.elapsed_s > 0 else 0.0
 
     @property
-    def realtime_factor(self) -> float:
-        """Seconds of video analysed per second of work (above 1 = faster than real time)."""
+    def realtime_factor(self) -> float:  # seconds of video per second of work
         return self.t_video / self.elapsed_s if self.elapsed_s > 0 else 0.0
 
     @property
@@ -79,12 +75,9 @@ class Progress:
 
     def describe(self) -> str:
         """One line for a progress bar: frames done, speed and time left."""
-        eta = self.eta_s
-        left = f", about {eta:.0f} s left" if eta is not None else ""
-        return (
-            f"{self.frames_done} frames analysed, {self.speed_fps:.1f} frames/s "
-            f"({self.realtime_factor:.2f}x real time){left}"
-        )
+        left = f", about {self.eta_s:.0f} s left" if self.eta_s is not None else ""
+        speed = f"{self.speed_fps:.1f} frames/s ({self.realtime_factor:.2f}x real time)"
+        return f"{self.frames_done} frames analysed, {speed}{left}"
 
 
 @dataclass(frozen=True)
@@ -114,25 +107,18 @@ class FrameSampler:
         if self.per_second is None:
             return index % self.every_n == 0
         slot = math.floor(t * self.per_second + 1e-6)  # one frame per 1/per_second slot
-        if slot > self._last_slot:
-            self._last_slot = slot
-            return True
-        return False
-
-
-def video_settings(settings: AnalysisSettings) -> AnalysisSettings:
-    """A file is never mirrored and has no live FPS; sampling is the sampler's job."""
-    return replace(settings, mirror=False, draw_fps=False, analyse_every_n=1)
+        keep, self._last_slot = slot > self._last_slot, max(slot, self._last_slot)
+        return keep
 
 
 def probe_video(path: Path) -> VideoInfo:
     """Read the header only; raises :class:`MediaError` for files that will be refused."""
-    container, _, info = _open_video(Path(path))
+    container, info = _open_video(Path(path))
     container.close()
     return info
 
 
-def _open_video(path: Path) -> tuple[av.container.InputContainer, av.VideoStream, VideoInfo]:
+def _open_video(path: Path) -> tuple[av.container.InputContainer, VideoInfo]:
     if path.stat().st_size == 0:
         raise MediaError("The file is empty (0 bytes).")
     try:
@@ -152,14 +138,11 @@ def _open_video(path: Path) -> tuple[av.container.InputContainer, av.VideoStream
         duration = container.duration / av.time_base
     if duration is not None and duration > MAX_DURATION_S:
         container.close()
-        raise MediaError(
-            f"The video is {duration / 60:.0f} min long; the limit is "
-            f"{MAX_DURATION_S // 60} min. Trim it first."
-        )
+        limit = f"the limit is {MAX_DURATION_S // 60} min. Trim it first."
+        raise MediaError(f"The video is {duration / 60:.0f} min long; {limit}")
     frames = stream.frames or (round(duration * fps) if duration else None)
     ctx = stream.codec_context
-    info = VideoInfo(duration, fps, frames, ctx.width, ctx.height, ctx.name)
-    return container, stream, info
+    return container, VideoInfo(duration, fps, frames, ctx.width, ctx.height, ctx.name)
 
 
 class AnnotatedWriter:
@@ -171,8 +154,7 @@ class AnnotatedWriter:
         self.container = av.open(str(path), "w")
         self.stream = self.container.add_stream(codec, rate=Fraction(fps).limit_denominator(1001))
         self.w, self.h = width - width % 2, height - height % 2  # yuv420p needs even sizes
-        self.stream.width, self.stream.height = self.w, self.h
-        self.stream.pix_fmt = "yuv420p"
+        self.stream.width, self.stream.height, self.stream.pix_fmt = self.w, self.h, "yuv420p"
         if codec == "libx264":
             self.stream.options = {"preset": "veryfast", "crf": "23"}
 
@@ -186,23 +168,29 @@ class AnnotatedWriter:
         self.container.close()
 
 
+@dataclass
 class _Job:
     """The state of one analysis; ``step`` handles one decoded frame."""
 
-    def __init__(self, pipeline, sampler, recorder, writer, on_frame, on_progress, info):
-        self.pipeline, self.sampler, self.info = pipeline, sampler, info
-        self.recorder, self.writer = recorder, writer
-        self.on_frame, self.on_progress = on_frame, on_progress
-        self.t0_wall, self.t0_perf = time.time(), time.perf_counter()
-        self.analysed, self.t_video, self.start_pts = 0, 0.0, None
-        self.last: FrameResult | None = None
-        self._next_report = 0.0
+    pipeline: FramePipeline
+    sampler: FrameSampler
+    info: VideoInfo
+    on_frame: Callable[[FrameResult, float], None] | None = None
+    on_progress: Callable[[Progress], None] | None = None
+    recorder: SessionRecorder | None = None
+    writer: AnnotatedWriter | None = None
+    analysed: int = 0
+    t_video: float = 0.0
+    start_pts: float | None = None
+    last: FrameResult | None = None
+    next_report: float = 0.0
+    t0_wall: float = field(default_factory=time.time)
+    t0_perf: float = field(default_factory=time.perf_counter)
 
     def clock(self, frame: av.VideoFrame, index: int) -> float:
         """Seconds since the video's first frame, from the frame's own timestamp."""
         t = frame.time if frame.time is not None else index / self.info.fps
-        if self.start_pts is None:
-            self.start_pts = t
+        self.start_pts = t if self.start_pts is None else self.start_pts
         return max(t - self.start_pts, 0.0)
 
     def step(self, frame: av.VideoFrame, index: int, t: float) -> None:
@@ -225,17 +213,19 @@ class _Job:
 
     def report(self, force: bool = False) -> None:
         elapsed = time.perf_counter() - self.t0_perf
-        if self.on_progress is None or (elapsed < self._next_report and not force):
+        if self.on_progress is None or (elapsed < self.next_report and not force):
             return
-        self._next_report = elapsed + PROGRESS_INTERVAL_S
+        self.next_report = elapsed + PROGRESS_INTERVAL_S
         sid = self.recorder.session_id if self.recorder else None
         self.on_progress(Progress(sid, self.analysed, self.t_video, self.info.duration_s, elapsed))
 
 
-def _decode_all(job: _Job, container: av.container.InputContainer, stream, cancel) -> str | None:
+def _decode_all(
+    job: _Job, container: av.container.InputContainer, cancel: threading.Event | None
+) -> str | None:
     """Run every frame through the job; returns why it stopped early, or None."""
     try:
-        for index, frame in enumerate(container.decode(stream)):
+        for index, frame in enumerate(container.decode(video=0)):
             if cancel is not None and cancel.is_set():
                 return f"Cancelled at {job.t_video:.1f} s."
             t = job.clock(frame, index)
@@ -263,50 +253,47 @@ def analyse_video(
     """Analyse a video file, recording a session (source "video") when ``store`` is given.
 
     ``on_frame(result, t_rel)`` sees every analysed frame; ``on_progress`` gets a
-    :class:`Progress` (the Streamlit page updates its bar there; an exception raised by a
-    callback, e.g. Streamlit stopping the run, ends the analysis as "incomplete").
+    :class:`Progress`. An exception raised by a callback (e.g. Streamlit stopping the run
+    for a rerun) propagates after the session is closed as "incomplete".
     Raises :class:`MediaError` if the file is refused or no frame could be analysed.
     """
     path = Path(path)
-    container, stream, info = _open_video(path)
-    s = video_settings(settings)
+    container, info = _open_video(path)
+    s = replace(settings, mirror=False, draw_fps=False, analyse_every_n=1)  # sampler samples
     sampler = sampler or FrameSampler()
-    recorder = None
-    if store is not None:
-        recorded = {**s.to_dict(), "sample_every_n": sampler.every_n}
-        recorded["sample_per_second"] = sampler.per_second
-        recorder = SessionRecorder.start(
-            store, "video", recorded, source_name=source_name or path.name
-        )
-    writer = None
-    if annotated_path is not None:
-        writer = AnnotatedWriter(annotated_path, info.width, info.height, info.fps)
-    job = _Job(FramePipeline(classifier, s), sampler, recorder, writer, on_frame, on_progress, info)
+    job = _Job(FramePipeline(classifier, s), sampler, info, on_frame, on_progress)
     error = "Interrupted."  # kept if a callback raises (Streamlit rerun, Ctrl-C)
     try:
-        error = _decode_all(job, container, stream, cancel)
+        if store is not None:
+            recorded = {**s.to_dict(), "sample_every_n": sampler.every_n}
+            recorded["sample_per_second"] = sampler.per_second
+            name = source_name or path.name
+            job.recorder = SessionRecorder.start(store, "video", recorded, source_name=name)
+        if annotated_path is not None:
+            job.writer = AnnotatedWriter(annotated_path, info.width, info.height, info.fps)
+        error = _decode_all(job, container, cancel)
     finally:
         container.close()
         job.pipeline.close()
-        if writer is not None:
-            writer.close()
-        session_id = _finish(recorder, store, error, job.analysed)
+        if job.writer is not None:
+            job.writer.close()
+        session_id = _finish(job, store, error)
     if job.analysed == 0:
         raise MediaError(error or "No frame could be decoded.")
     job.report(force=True)
-    status = "complete" if error is None else "incomplete"
     elapsed = time.perf_counter() - job.t0_perf
+    status = "complete" if error is None else "incomplete"
     return VideoResult(
         session_id, status, job.analysed, job.t_video, elapsed, info, annotated_path, error
     )
 
 
-def _finish(recorder, store, error: str | None, analysed: int) -> int | None:
+def _finish(job: _Job, store: SessionStore | None, error: str | None) -> int | None:
     """Close the session: complete, incomplete, or deleted when nothing was analysed."""
-    if recorder is None:
+    if job.recorder is None or store is None:
         return None
-    recorder.stop("complete" if error is None else "incomplete")
-    if analysed == 0:
-        store.delete_session(recorder.session_id)
+    job.recorder.stop("complete" if error is None else "incomplete")
+    if job.analysed == 0:
+        store.delete_session(job.recorder.session_id)
         return None
-    return recorder.session_id
+    return job.recorder.session_id

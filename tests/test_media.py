@@ -312,3 +312,20 @@ def test_over_long_video_is_refused_up_front(tmp_path):
         out.mux(stream.encode(None))
     with pytest.raises(MediaError, match="limit is 30 min"):
         probe_video(path)
+
+
+class _Stop(BaseException):
+    """Like Streamlit's StopException: what a page's callback raises when a rerun cuts in."""
+
+
+def test_a_run_interrupted_by_its_callback_leaves_an_incomplete_session(
+    classifier, store, video_path
+):
+    def on_frame(result, t):
+        if result.frame_index == 4:
+            raise _Stop
+
+    with pytest.raises(_Stop):
+        analyse_video(video_path, classifier, AnalysisSettings(), store=store, on_frame=on_frame)
+    [info] = store.list_sessions()
+    assert (info.status, info.frames) == ("incomplete", 5)
