@@ -1,0 +1,127 @@
+"""Plotly figures of one session's analytics, in the app's emotion colours.
+
+Every function takes already-computed tables from :mod:`emotion_core.analytics` (the
+timeline ones take :func:`analytics.downsample` output, so a long session stays light
+to draw) and returns a ``plotly.graph_objects.Figure``.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from emotion_core.analytics import BANDS, VALENCE_AROUSAL, face_rows
+from emotion_core.emotions import EMOTION_COLORS, LABELS
+
+BAND_COLORS = ("#2A9D8F", "#E9C46A", "#E76F51")  # high, medium, low
+_LAYOUT = {"margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "legend": {"orientation": "h"}}
+
+
+def _empty(title: str) -> go.Figure:
+    fig = go.Figure().update_layout(title=title, **_LAYOUT)
+    fig.add_annotation(text="No faces in this range", showarrow=False, font={"size": 16})
+    return fig.update_xaxes(visible=False).update_yaxes(visible=False)
+
+
+def timeline(binned: pd.DataFrame, face_id: int) -> go.Figure:
+    """Stacked areas of the smoothed probabilities of one face over time, with a ribbon
+    of the dominant emotion drawn above them."""
+    title = f"Emotion timeline, face {face_id}"
+    data = binned[binned["face_id"] == face_id]
+    if data.empty:
+        return _empty(title)
+    fig = go.Figure()
+    for e in LABELS:
+        fig.add_trace(
+            go.Scatter(
+                x=data["t_rel"], y=data[f"p_{e}"], name=e, stackgroup="p", mode="none",
+                fillcolor=EMOTION_COLORS[e], hovertemplate="%{y:.2f}",
+            )
+        )  # fmt: skip
+    fig.add_trace(
+        go.Scatter(
+            x=data["t_rel"], y=[1.06] * len(data), mode="markers", name="dominant",
+            marker={"color": [EMOTION_COLORS[d] for d in data["dominant"]], "symbol": "square",
+                    "size": 9},
+            text=data["dominant"], hovertemplate="%{text}", showlegend=False,
+        )
+    )  # fmt: skip
+    fig.update_layout(title=title, hovermode="x unified", **_LAYOUT)
+    return fig.update_xaxes(title="seconds").update_yaxes(title="probability", range=[0, 1.1])
+
+
+def confidence_histogram(samples: pd.DataFrame, bands: pd.DataFrame) -> go.Figure:
+    """Confidence distribution of each predicted emotion, with the band boundaries and
+    the share of rows in each band in the title."""
+    faces = face_rows(samples)
+    if faces.empty:
+        return _empty("Confidence")
+    fig = go.Figure()
+    for label, group in faces.groupby("label"):
+        fig.add_trace(
+            go.Histogram(
+                x=group["confidence"], name=str(label), xbins={"start": 0, "end": 1, "size": 0.05},
+                marker_color=EMOTION_COLORS.get(str(label), "#999999"), opacity=0.8,
+            )
+        )  # fmt: skip
+    for (_, lo, hi), colour in zip(BANDS, BAND_COLORS):
+        fig.add_vrect(
+            x0=max(lo, 0.0), x1=min(hi, 1.0), fillcolor=colour, opacity=0.12, line_width=0
+        )
+    shares = " · ".join(f"{r.band}: {r.share:.0%}" for r in bands.itertuples())
+    fig.update_layout(title=f"Confidence — {shares}", barmode="stack", **_LAYOUT)
+    return fig.update_xaxes(title="confidence", range=[0, 1]).update_yaxes(title="rows")
+
+
+def share_bar(shares: pd.Series) -> go.Figure:
+    """Share of face rows per predicted emotion."""
+    fig = go.Figure(
+        go.Bar(
+            x=shares.index, y=shares.values, marker_color=[EMOTION_COLORS[e] for e in shares.index],
+            text=[f"{v:.0%}" for v in shares.values], textposition="outside",
+        )
+    )  # fmt: skip
+    fig.update_layout(title="Emotion share", **_LAYOUT)
+    return fig.update_yaxes(tickformat=".0%", range=[0, max(1e-9, shares.max()) * 1.2])
+
+
+def transition_heatmap(matrix: pd.DataFrame) -> go.Figure:
+    """Counts of dominant-emotion changes (from row to column)."""
+    fig = go.Figure(
+        go.Heatmap(
+            z=matrix.values, x=matrix.columns, y=matrix.index, colorscale="Blues",
+            text=matrix.values, texttemplate="%{text}", hovertemplate="%{y} → %{x}: %{z}",
+        )
+    )  # fmt: skip
+    fig.update_layout(title="Transitions between dominant emotions", **_LAYOUT)
+    return fig.update_xaxes(title="to").update_yaxes(title="from", autorange="reversed")
+
+
+def valence_arousal_path(binned: pd.DataFrame, face_id: int) -> go.Figure:
+    """The face's expected (valence, arousal) as a path coloured by time, with the
+    circumplex position of every emotion."""
+    title = f"Valence–arousal trajectory, face {face_id}"
+    data = binned[binned["face_id"] == face_id]
+    if data.empty:
+        return _empty(title)
+    fig = go.Figure()
+    fig.add_trace(
+        go.Scatter(
+            x=[v for v, _ in VALENCE_AROUSAL.values()], y=[a for _, a in VALENCE_AROUSAL.values()],
+            mode="markers+text", text=list(VALENCE_AROUSAL), textposition="top center",
+            marker={"size": 14, "color": [EMOTION_COLORS[e] for e in VALENCE_AROUSAL]},
+            name="emotions", hoverinfo="text",
+        )
+    )  # fmt: skip
+    fig.add_trace(
+        go.Scatter(
+            x=data["valence"], y=data["arousal"], mode="lines+markers", name="face",
+            line={"color": "rgba(60,60,60,0.35)"},
+            marker={"size": 5, "color": data["t_rel"], "colorscale": "Viridis",
+                    "colorbar": {"title": "s"}},
+            customdata=data["t_rel"], hovertemplate="t=%{customdata:.1f}s",
+        )
+    )  # fmt: skip
+    fig.update_layout(title=title, showlegend=False, **_LAYOUT)
+    fig.update_xaxes(title="valence", range=[-1, 1], zeroline=True)
+    return fig.update_yaxes(title="arousal", range=[-1, 1], zeroline=True)

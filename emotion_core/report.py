@@ -1,0 +1,118 @@
+"""CSV reports of one session: per-frame detail and a one-row summary.
+
+:func:`report_csv` is the one producer of the bytes, used by the Session analytics
+page's download buttons and by the command line::
+
+    python -m emotion_core.report --session ID [--out file.csv] [--summary] [--db URL]
+
+Exit codes: 0 written, 2 unknown session (message on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import sys
+from datetime import UTC
+from pathlib import Path
+
+import pandas as pd
+
+from emotion_core import analytics
+from emotion_core.emotions import LABELS, UNCERTAIN
+from emotion_core.store import DEFAULT_DB_PATH, SAMPLE_COLUMNS, SessionInfo, SessionStore
+from emotion_core.store import sqlite_url as _sqlite_url
+
+INT_COLUMNS = ("session_id", "frame_index", "face_id", "x", "y", "w", "h")
+
+
+class UnknownSession(LookupError):
+    """The store has no session with that id."""
+
+
+def report_filename(info: SessionInfo, summary: bool = False) -> str:
+    """``emotion-session-<id>-<UTC start, 2026-11-23T10-55-00>-<detail|summary>.csv``."""
+    start = f"{info.started_at.astimezone(UTC):%Y-%m-%dT%H-%M-%S}"
+    return f"emotion-session-{info.id}-{start}-{'summary' if summary else 'detail'}.csv"
+
+
+def summary_frame(info: SessionInfo, samples: pd.DataFrame) -> pd.DataFrame:
+    """One row: the session's metadata, headline figures, emotion shares and bands."""
+    s = analytics.summarize(samples)
+    shares = analytics.emotion_shares(samples)
+    bands = analytics.confidence_bands(samples)
+    row = {
+        "session_id": info.id,
+        "name": info.name,
+        "source": info.source,
+        "source_name": info.source_name,
+        "status": info.status,
+        "started_at": info.started_at.isoformat(),
+        "ended_at": info.ended_at.isoformat() if info.ended_at else None,
+        "duration_s": info.duration_s,
+        "frames": s.frames,
+        "faces": s.faces,
+        "rows": len(samples),
+        "face_frame_share": s.face_frame_share,
+        "dominant": s.dominant,
+        "mean_confidence": s.mean_confidence,
+        "uncertain_share": s.uncertain_share,
+        **{f"share_{e}": float(shares[e]) for e in (*LABELS, UNCERTAIN)},
+        **{f"band_{k}_share": v for k, v in zip(("high", "medium", "low"), bands["share"])},
+    }
+    return pd.DataFrame([row])
+
+
+def report_csv(store: SessionStore, session_id: int, summary: bool = False) -> bytes:
+    """The detail CSV (every column of every stored row) or the summary CSV, UTF-8.
+
+    Raises :class:`UnknownSession` for an id the store does not hold."""
+    info = store.get_session(session_id)
+    if info is None:
+        raise UnknownSession(f"no session with id {session_id} in the store")
+    samples = store.load_samples(session_id)
+    table = summary_frame(info, samples) if summary else samples[list(SAMPLE_COLUMNS)]
+    buf = io.StringIO()
+    table.to_csv(buf, index=False, lineterminator="\n")
+    return buf.getvalue().encode("utf-8")
+
+
+def read_detail_csv(source: str | Path | io.IOBase) -> pd.DataFrame:
+    """Parse a detail CSV back into the dtypes :meth:`SessionStore.load_samples` gives."""
+    dtypes = {c: "Int64" for c in INT_COLUMNS} | {"label": object}
+    return pd.read_csv(source, dtype=dtypes, float_precision="round_trip")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m emotion_core.report", description=__doc__)
+    p.add_argument("--session", type=int, required=True, help="session id (see the app)")
+    p.add_argument("--out", type=Path, help="output file (default: the report's file name)")
+    p.add_argument("--summary", action="store_true", help="the one-row summary, not detail")
+    p.add_argument(
+        "--db",
+        default=os.environ.get("EMOTION_DB_URL") or _sqlite_url(DEFAULT_DB_PATH),
+        help="SQLAlchemy URL of the store (default: EMOTION_DB_URL or data/ SQLite)",
+    )
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    store = SessionStore(args.db)
+    try:
+        data = report_csv(store, args.session, args.summary)
+        info = store.get_session(args.session)
+    except UnknownSession as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        store.dispose()
+    out = args.out or Path(report_filename(info, args.summary))
+    out.write_bytes(data)
+    print(f"session {args.session} -> {out} ({len(data)} bytes)", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
