@@ -132,7 +132,7 @@ def run(
         model = keras.models.load_model(folder / "last.keras")
         log.info("resuming after epoch %d (best %.4f)", state["epoch"], state["best_val_accuracy"])
     else:
-        config = CnnConfig()
+        config = CnnConfig(input_blur=args.input_blur, input_pool=2)
         state = {
             "epoch": 0,
             "best_val_accuracy": -1.0,
