@@ -73,6 +73,8 @@ class EmotionClassifier:
         import keras
         import tensorflow as tf
 
+        import emotion_core.sharpness  # noqa: F401  registers InferenceBlur for loading
+
         try:
             model = keras.models.load_model(self.path, compile=False)
         except (OSError, ValueError) as exc:
