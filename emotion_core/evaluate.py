@@ -63,31 +63,41 @@ def predict_split(clf: EmotionClassifier, x: np.ndarray, tta: bool, batch: int) 
     return np.concatenate([predict(x[i : i + batch]) for i in tqdm(chunks, desc=name)])
 
 
-def median_latency_ms(predict, face: np.ndarray, runs: int) -> float:
-    """Median wall time of ``predict(face)`` in ms, after 20 warm-up calls."""
-    for _ in range(20):
+LATENCY_ROUNDS = 4
+
+
+def timings_ms(predict, face: np.ndarray, runs: int) -> list[float]:
+    """Wall times of ``runs`` calls of ``predict(face)`` in ms, after 5 warm-up calls
+    (the first call after a batch-size change re-allocates the interpreter's tensors)."""
+    for _ in range(5):
         predict(face)
     times = []
     for _ in range(runs):
         t = time.perf_counter()
         predict(face)
         times.append((time.perf_counter() - t) * 1e3)
-    return round(float(np.median(times)), 3)
+    return times
 
 
 def measure_latency(
     clf: EmotionClassifier, face: np.ndarray, modes: tuple[str, ...], runs: int
 ) -> dict | None:
-    """Median ms per single-face call for each mode (None when ``runs`` is 0). The load
-    average is kept with it: on a CPU shared with training the figures are pessimistic."""
+    """Median and 10th-percentile ms per single-face call for each mode (None when
+    ``runs`` is 0). The modes take turns in rounds so that both see the same CPU load;
+    the load average is kept because on a shared CPU the medians are pessimistic."""
     if runs <= 0:
         return None
-    latency: dict = {
-        mode: median_latency_ms(clf.predict_tta if mode == "tta" else clf.predict, face, runs)
-        for mode in modes
-    }
-    latency.update(runs=runs, batch=1, load_average_1min=round(os.getloadavg()[0], 2))
-    log.info("single-face latency (median ms): %s", latency)
+    times: dict[str, list[float]] = {mode: [] for mode in modes}
+    per_round = max(runs // LATENCY_ROUNDS, 1)
+    for _ in range(LATENCY_ROUNDS):
+        for mode in modes:
+            predict = clf.predict_tta if mode == "tta" else clf.predict
+            times[mode] += timings_ms(predict, face, per_round)
+    latency: dict = {mode: round(float(np.median(t)), 3) for mode, t in times.items()}
+    latency |= {f"{m}_p10": round(float(np.percentile(t, 10)), 3) for m, t in times.items()}
+    n = per_round * LATENCY_ROUNDS
+    latency.update(runs=n, batch=1, load_average_1min=round(os.getloadavg()[0], 2))
+    log.info("single-face latency (ms): %s", latency)
     return latency
 
 

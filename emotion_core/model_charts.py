@@ -20,11 +20,17 @@ BAND_COLORS = {"high": "#2E7D32", "medium": "#F9A825", "low": "#C62828"}
 
 
 def metrics_table(metrics: dict[str, Any]) -> pd.DataFrame:
-    """Per-class precision/recall/F1/support plus macro-F1 and accuracy rows."""
+    """Per-class precision/recall/F1/support, then a macro row (unweighted mean over the
+    classes present; its F1 is the card's macro-F1) and a micro row, where precision,
+    recall and F1 all equal accuracy for single-label predictions."""
     rows = [{"emotion": label, **metrics["per_class"][label]} for label in LABELS]
-    n = metrics["n"]
-    rows.append({"emotion": "macro average", "f1": metrics["macro_f1"], "support": n})
-    rows.append({"emotion": "accuracy", "f1": metrics["accuracy"], "support": n})
+    cm = np.asarray(metrics["confusion"])
+    present = [r for r, seen in zip(rows, cm.sum(axis=0) + cm.sum(axis=1)) if seen > 0]
+    n, acc = metrics["n"], metrics["accuracy"]
+    macro = {k: sum(r[k] for r in present) / max(len(present), 1) for k in ("precision", "recall")}
+    rows.append({"emotion": "macro average", **macro, "f1": metrics["macro_f1"], "support": n})
+    rows.append({"emotion": "accuracy (micro)", "precision": acc, "recall": acc, "f1": acc})
+    rows[-1]["support"] = n
     return pd.DataFrame(rows, columns=["emotion", "precision", "recall", "f1", "support"])
 
 
@@ -68,7 +74,10 @@ def f1_bars(metrics: dict[str, Any], title: str = "F1 per emotion") -> go.Figure
         )
     )
     fig.add_hline(
-        y=metrics["macro_f1"], line_dash="dot", annotation_text=f"macro {metrics['macro_f1']:.3f}"
+        y=metrics["macro_f1"],
+        line_dash="dot",
+        annotation_text=f"macro-F1 {metrics['macro_f1']:.3f}",
+        annotation_position="top left",
     )
     fig.update_layout(title=title, yaxis_range=[0, 1.05], yaxis_title="F1", height=360)
     return fig
@@ -123,7 +132,7 @@ def training_curve(log: pd.DataFrame) -> go.Figure:
                 col=col,
             )
     fig.update_xaxes(title_text="epoch")
-    fig.update_layout(height=340, legend_orientation="h")
+    fig.update_layout(height=380, legend={"orientation": "h", "y": -0.3}, margin={"b": 90})
     return fig
 
 

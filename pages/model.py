@@ -42,9 +42,12 @@ def show_evaluation(ev: dict) -> None:
     latency = ev.get("latency_ms") or {}
     if mode in latency:
         cols[3].metric("one face, median", f"{latency[mode]:.1f} ms")
+        p10 = latency.get(f"{mode}_p10")
         st.caption(
-            f"Latency: batch of one, {latency['runs']} calls, 1-min load average "
-            f"{latency['load_average_1min']} at measurement (2 cores)."
+            f"Latency: batch of one through TFLite, {latency['runs']} calls"
+            + (f", fastest tenth under {p10:.1f} ms" if p10 is not None else "")
+            + f"; 1-min load average {latency['load_average_1min']} while measuring "
+            "(medians grow when other work shares the CPU)."
         )
     left, right = st.columns(2)
     left.plotly_chart(model_charts.confusion_heatmap(metrics, "Confusion matrix (row share)"))
@@ -72,7 +75,7 @@ def show_training(card: dict, folder) -> None:
     if log_path.is_file():
         st.plotly_chart(model_charts.training_curve(pd.read_csv(log_path)))
     if card.get("status"):
-        st.caption(card["status"])
+        st.caption(f"Training status: {card['status']}")
 
 
 model_file = model_path()

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from emotion_core import model_charts
 from emotion_core.emotions import LABELS, NUM_CLASSES
 from emotion_core.metrics import compute_metrics
 from emotion_core.model_card import MODEL_CARD_NAME, load_card, update_card
@@ -104,3 +105,12 @@ def test_page_renders_the_shipped_card(monkeypatch):
     at = AppTest.from_file(PAGE, default_timeout=TIMEOUT).run()
     assert not at.exception
     assert at.title[0].value == "Model"
+
+
+def test_metrics_table_summary_rows():
+    metrics = toy_metrics(3)
+    table = model_charts.metrics_table(metrics).set_index("emotion")
+    assert table.loc["macro average", "f1"] == pytest.approx(metrics["macro_f1"])
+    assert table.loc["macro average", "recall"] == pytest.approx(table["recall"][:7].mean())
+    micro = table.loc["accuracy (micro)", ["precision", "recall", "f1"]]
+    assert micro.tolist() == pytest.approx([metrics["accuracy"]] * 3)
