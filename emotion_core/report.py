@@ -24,7 +24,8 @@ from emotion_core.emotions import LABELS, UNCERTAIN
 from emotion_core.store import DEFAULT_DB_PATH, SAMPLE_COLUMNS, SessionInfo, SessionStore
 from emotion_core.store import sqlite_url as _sqlite_url
 
-INT_COLUMNS = ("session_id", "frame_index", "face_id", "x", "y", "w", "h")
+INT_COLUMNS = ("session_id", "frame_index")
+NULLABLE_INT_COLUMNS = ("face_id", "x", "y", "w", "h")  # empty on a no-face row
 
 
 class UnknownSession(LookupError):
@@ -80,7 +81,7 @@ def report_csv(store: SessionStore, session_id: int, summary: bool = False) -> b
 
 def read_detail_csv(source: str | Path | io.IOBase) -> pd.DataFrame:
     """Parse a detail CSV back into the dtypes :meth:`SessionStore.load_samples` gives."""
-    dtypes = {c: "Int64" for c in INT_COLUMNS} | {"label": object}
+    dtypes = {c: "int64" for c in INT_COLUMNS} | {c: "Int64" for c in NULLABLE_INT_COLUMNS}
     return pd.read_csv(source, dtype=dtypes, float_precision="round_trip")
 
 
