@@ -3,6 +3,7 @@ from the astronaut photo, START, frames analysed and recorded, STOP, screenshot.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -16,6 +17,7 @@ import cv2
 import numpy as np
 import pytest
 
+from emotion_core.emotions import EMOTION_COLORS
 from emotion_core.store import SessionStore, sqlite_url
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,9 +26,36 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = pytest.mark.e2e
 
 
-def write_y4m(path: Path, face_bgr: np.ndarray, frames: int = 60) -> None:
+MEASURE_SECONDS = 10  # how long the sustained frame rate is measured
+
+# Reads the processed <video> element's current picture as RGB bytes.
+GRAB_JS = """v => {
+  const c = document.createElement('canvas');
+  c.width = v.videoWidth; c.height = v.videoHeight;
+  const g = c.getContext('2d'); g.drawImage(v, 0, 0);
+  return [c.width, c.height, Array.from(g.getImageData(0, 0, c.width, c.height).data)];
+}"""
+
+
+def colour_pixels(rgb: np.ndarray, hex_colour: str, tolerance: int = 40) -> int:
+    """How many pixels lie within ``tolerance`` (per channel) of ``hex_colour``."""
+    target = np.array([int(hex_colour[i : i + 2], 16) for i in (1, 3, 5)])
+    return int((np.abs(rgb.astype(int) - target).max(axis=-1) < tolerance).sum())
+
+
+def grab_video(comp) -> np.ndarray:
+    w, h, data = comp.locator("video").first.evaluate(GRAB_JS)
+    return np.array(data, np.uint8).reshape(h, w, 4)[:, :, :3]
+
+
+def camera_frame(face_bgr: np.ndarray) -> np.ndarray:
     canvas = np.zeros((480, 640, 3), np.uint8)
     canvas[:, 80:560] = cv2.resize(face_bgr, (480, 480))
+    return canvas
+
+
+def write_y4m(path: Path, face_bgr: np.ndarray, frames: int = 60) -> None:
+    canvas = camera_frame(face_bgr)
     with path.open("wb") as fh:
         fh.write(b"YUV4MPEG2 W640 H480 F30:1 Ip A1:1 C420jpeg\n")
         for i in range(frames):
@@ -128,7 +157,32 @@ def test_webcam_stream_is_analysed_recorded_and_stopped(app_server, astronaut_bg
             time.sleep(1)
         assert rows is not None, "no analysed frames reached the session store"
         assert rows["face_id"].notna().mean() > 0.9  # a face in (nearly) every frame
-        page.wait_for_timeout(1500)
+        assert rows["label"].mode()[0] == "happy"
+        # Sustained rate: analysed frames over a window once the stream has settled.
+        n0, t0 = store.count_samples(sessions[0].id), time.time()
+        page.wait_for_timeout(MEASURE_SECONDS * 1000)
+        rows = store.load_samples(sessions[0].id)
+        recent = rows[rows["t_rel"] >= rows["t_rel"].max() - MEASURE_SECONDS]
+        fps = recent["frame_index"].nunique() / MEASURE_SECONDS
+        (ARTIFACTS / "e2e_live.json").write_text(
+            json.dumps(
+                {
+                    "analysed_fps": round(fps, 1),
+                    "rows_per_s_wall": round((len(rows) - n0) / (time.time() - t0), 1),
+                    "camera_fps": 30,
+                    "resolution": "640x480",
+                    "cpu_count": os.cpu_count(),
+                }
+            )
+        )
+        print(f"analysed {fps:.1f} frames/s over the last {MEASURE_SECONDS} s")
+        assert fps > 0
+        # The processed video carries the overlay: the happy label's colour, which the
+        # camera picture itself barely contains.
+        colour = EMOTION_COLORS["happy"]
+        shown = colour_pixels(grab_video(comp), colour)
+        raw = colour_pixels(cv2.cvtColor(camera_frame(astronaut_bgr), cv2.COLOR_BGR2RGB), colour)
+        assert shown > raw + 300, (shown, raw)
         page.screenshot(path=str(ARTIFACTS / "live.png"))
         comp.get_by_role("button", name="Stop", exact=True).click()
         deadline = time.time() + 20
