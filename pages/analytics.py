@@ -1,5 +1,111 @@
-"""Placeholder until this page lands."""
+"""Session analytics page: history of recorded sessions, charts of one, CSV reports.
 
+Composed from emotion_core.analytics / charts / report; the charts draw binned data
+(at most analytics.MAX_BINS points per face), the reports carry every stored row.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import pandas as pd
 import streamlit as st
 
-st.info("This page is being built.")
+from emotion_core import analytics, charts
+from emotion_core.report import report_csv, report_filename
+from emotion_core.store import SessionInfo
+from ui.history import format_duration, history_table, manage_session, pick_session
+from ui.resources import get_store
+
+MAX_FACE_CHARTS = 4  # per-face charts drawn for "All faces"
+ALL = "All faces"
+
+
+@st.cache_data(max_entries=4, show_spinner="Loading the session…")
+def load_samples(db_url: str, session_id: int, rows: int) -> pd.DataFrame:
+    """Cached per row count, so a session still recording is reloaded when it grows."""
+    return get_store().load_samples(session_id)
+
+
+def show_summary(part: pd.DataFrame) -> None:
+    s = analytics.summarize(part)
+    cols = st.columns(6)
+    cols[0].metric("Duration", format_duration(s.duration_s))
+    cols[1].metric("Frames analysed", f"{s.frames:,}")
+    cols[2].metric("Frames with a face", f"{s.face_frame_share:.0%}")
+    cols[3].metric("Dominant emotion", s.dominant or "–")
+    conf = "–" if s.mean_confidence is None else f"{s.mean_confidence:.2f}"
+    cols[4].metric("Mean confidence", conf)
+    cols[5].metric("Uncertain", f"{s.uncertain_share:.0%}")
+
+
+def time_range(samples: pd.DataFrame) -> tuple[float, float]:
+    t0, t1 = float(samples["t_rel"].min()), float(samples["t_rel"].max())
+    if t1 <= t0:
+        return t0, t1
+    step = max(0.1, round((t1 - t0) / 1000, 1))
+    return st.slider("Time range (seconds)", t0, t1, (t0, t1), step, key="analytics_range")
+
+
+def show_charts(part: pd.DataFrame, faces: list[int]) -> None:
+    binned = analytics.downsample(part)
+    for face in faces[:MAX_FACE_CHARTS]:
+        left, right = st.columns([3, 2])
+        left.plotly_chart(charts.timeline(binned, face), key=f"timeline_{face}")
+        right.plotly_chart(charts.valence_arousal_path(binned, face), key=f"va_{face}")
+    if len(faces) > MAX_FACE_CHARTS:
+        st.caption(f"Timelines of the first {MAX_FACE_CHARTS} faces; pick a face for others.")
+    left, mid, right = st.columns(3)
+    left.plotly_chart(charts.share_bar(analytics.emotion_shares(part)))
+    mid.plotly_chart(charts.confidence_histogram(part, analytics.confidence_bands(part)))
+    right.plotly_chart(charts.transition_heatmap(analytics.transitions(part)))
+
+
+def downloads(info: SessionInfo) -> None:
+    left, right = st.columns(2)
+    for col, summary, label in ((left, False, "Per-frame CSV"), (right, True, "Summary CSV")):
+        col.download_button(
+            label,
+            partial(report_csv, store, info.id, summary),  # built only when clicked
+            report_filename(info, summary),
+            "text/csv",
+            on_click="ignore",
+            icon=":material/download:",
+        )
+
+
+st.title("Session analytics")
+store = get_store()
+sessions = store.list_sessions()
+if not sessions:
+    st.info(
+        "No sessions yet: start the **Live** page or **Analyze media** — every analysed "
+        "frame is recorded here as numbers (never pictures)."
+    )
+    st.page_link("pages/live.py", label="Go to Live", icon=":material/videocam:")
+    st.page_link("pages/media.py", label="Analyze media", icon=":material/photo_library:")
+    st.stop()
+
+history_table(sessions)
+info = pick_session(sessions)
+manage_session(store, info)
+downloads(info)
+samples = load_samples(store.url, info.id, store.count_samples(info.id))
+if samples.empty:
+    st.info("This session has no analysed frames yet.")
+    st.stop()
+
+face_list = analytics.face_ids(samples)
+pick = ALL
+if len(face_list) > 1:
+    pick = st.segmented_control(
+        "Face",
+        [ALL, *face_list],
+        default=ALL,
+        format_func=lambda f: f if f == ALL else f"Face {f}",
+        key="analytics_face",
+    )
+face = None if pick in (ALL, None) else int(pick)
+part = analytics.select(samples, time_range(samples), face)
+show_summary(part)
+show_charts(part, face_list if face is None else [face])

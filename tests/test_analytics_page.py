@@ -1,0 +1,100 @@
+"""The Session analytics page under Streamlit's AppTest, on a temporary SQLite store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+from test_analytics import make_session
+
+from emotion_core.store import SessionStore, sqlite_url
+from ui.history import PICK_KEY
+from ui.resources import LAST_SESSION_KEY, get_store
+
+ROOT = Path(__file__).resolve().parent.parent
+TIMEOUT = 60
+
+
+@pytest.fixture
+def db(tmp_path, monkeypatch):
+    url = sqlite_url(tmp_path / "sessions.db")
+    monkeypatch.setenv("EMOTION_DB_URL", url)
+    get_store.clear()
+    store = SessionStore(url)
+    yield store
+    store.dispose()
+    get_store.clear()
+
+
+def _page() -> AppTest:
+    """The page inside the app's navigation, so its page links resolve."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    return at.switch_page("pages/analytics.py")
+
+
+def _one_face_session(store: SessionStore) -> int:
+    sid = make_session(store)
+    with store.engine.begin() as conn:  # keep face 0 only
+        conn.exec_driver_sql("DELETE FROM samples WHERE face_id = 1")
+    return sid
+
+
+def test_empty_store_shows_the_first_step_not_an_error(db):
+    at = _page().run()
+    assert not at.exception and not at.error
+    assert "No sessions yet" in at.info[0].value
+    assert not at.selectbox
+
+
+def test_one_session_shows_figures_and_charts(db):
+    sid = _one_face_session(db)
+    at = _page().run()
+    assert not at.exception and not at.error
+    assert at.selectbox(key=PICK_KEY).value == sid
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Frames analysed"] == "12"
+    assert metrics["Frames with a face"] == "83%"
+    assert metrics["Dominant emotion"] == "happy"
+    assert metrics["Uncertain"] == "10%"  # 1 of face 0's 10 rows
+    assert len(at.get("plotly_chart")) == 5  # timeline, trajectory, share, bands, transitions
+    assert not at.segmented_control  # no face selector for one face
+    assert len(at.get("download_button")) == 2
+
+
+def test_two_faces_get_a_selector_and_the_time_range_filters(db):
+    make_session(db)
+    at = _page().run()
+    assert len(at.get("plotly_chart")) == 7  # two faces: two timelines, two trajectories
+    at.segmented_control(key="analytics_face").set_value(1).run()
+    assert not at.exception
+    assert {m.label: m.value for m in at.metric}["Dominant emotion"] == "neutral"
+    assert len(at.get("plotly_chart")) == 5
+    at.slider(key="analytics_range").set_value((5.0, 5.5)).run()
+    assert not at.exception
+    assert {m.label: m.value for m in at.metric}["Frames with a face"] == "0%"
+
+
+def test_last_recorded_session_is_preselected_and_rename_and_delete_work(db):
+    first = make_session(db)
+    make_session(db)  # newer by id, same start
+    at = _page()
+    at.session_state[LAST_SESSION_KEY] = first
+    at.run()
+    assert at.selectbox(key=PICK_KEY).value == first
+    at.text_input(key=f"rename_{first}").set_value("Team meeting")
+    at.button(key=f"rename_btn_{first}").click().run()
+    assert db.get_session(first).name == "Team meeting"
+    assert at.button(key="delete_btn").disabled  # not without the confirmation
+    at.checkbox(key=f"confirm_delete_{first}").check().run()
+    at.button(key="delete_btn").click().run()
+    assert not at.exception
+    assert db.get_session(first) is None and db.count_samples(first) == 0
+    assert len(db.list_sessions()) == 1
+
+
+def test_the_page_file_runs_on_its_own(db):
+    make_session(db)
+    at = AppTest.from_file(str(ROOT / "pages" / "analytics.py"), default_timeout=TIMEOUT).run()
+    assert not at.exception and not at.error
+    assert at.title[0].value == "Session analytics"
