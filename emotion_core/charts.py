@@ -14,6 +14,11 @@ from emotion_core.analytics import BANDS, VALENCE_AROUSAL, face_rows
 from emotion_core.emotions import EMOTION_COLORS, LABELS
 
 BAND_COLORS = ("#2A9D8F", "#E9C46A", "#E76F51")  # high, medium, low
+# fear and angry nearly coincide on the circumplex: label them on opposite sides.
+_TEXT_POSITIONS = [
+    {"fear": "top left", "angry": "top right", "neutral": "bottom right"}.get(e, "top center")
+    for e in VALENCE_AROUSAL
+]
 _LAYOUT = {"margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "legend": {"orientation": "h"}}
 
 
@@ -47,7 +52,8 @@ def timeline(binned: pd.DataFrame, face_id: int) -> go.Figure:
         )
     )  # fmt: skip
     fig.update_layout(title=title, hovermode="x unified", **_LAYOUT)
-    return fig.update_xaxes(title="seconds").update_yaxes(title="probability", range=[0, 1.1])
+    fig.update_xaxes(ticksuffix=" s")  # a unit, not an axis title: the legend sits below
+    return fig.update_yaxes(title="probability", range=[0, 1.1])
 
 
 def confidence_histogram(samples: pd.DataFrame, bands: pd.DataFrame) -> go.Figure:
@@ -64,13 +70,13 @@ def confidence_histogram(samples: pd.DataFrame, bands: pd.DataFrame) -> go.Figur
                 marker_color=EMOTION_COLORS.get(str(label), "#999999"), opacity=0.8,
             )
         )  # fmt: skip
-    for (_, lo, hi), colour in zip(BANDS, BAND_COLORS):
+    for (_, lo, hi), colour, share in zip(BANDS, BAND_COLORS, bands["share"]):
         fig.add_vrect(
-            x0=max(lo, 0.0), x1=min(hi, 1.0), fillcolor=colour, opacity=0.12, line_width=0
-        )
-    shares = " · ".join(f"{r.band}: {r.share:.0%}" for r in bands.itertuples())
-    fig.update_layout(title=f"Confidence — {shares}", barmode="stack", **_LAYOUT)
-    return fig.update_xaxes(title="confidence", range=[0, 1]).update_yaxes(title="rows")
+            x0=max(lo, 0.0), x1=min(hi, 1.0), fillcolor=colour, opacity=0.15, line_width=0,
+            annotation_text=f"{share:.0%}", annotation_position="top",
+        )  # fmt: skip
+    fig.update_layout(title="Confidence (band shares on top)", barmode="stack", **_LAYOUT)
+    return fig.update_xaxes(range=[0, 1]).update_yaxes(title="rows")
 
 
 def share_bar(shares: pd.Series) -> go.Figure:
@@ -91,6 +97,7 @@ def transition_heatmap(matrix: pd.DataFrame) -> go.Figure:
         go.Heatmap(
             z=matrix.values, x=matrix.columns, y=matrix.index, colorscale="Blues",
             text=matrix.values, texttemplate="%{text}", hovertemplate="%{y} → %{x}: %{z}",
+            showscale=False,
         )
     )  # fmt: skip
     fig.update_layout(title="Transitions between dominant emotions", **_LAYOUT)
@@ -108,7 +115,7 @@ def valence_arousal_path(binned: pd.DataFrame, face_id: int) -> go.Figure:
     fig.add_trace(
         go.Scatter(
             x=[v for v, _ in VALENCE_AROUSAL.values()], y=[a for _, a in VALENCE_AROUSAL.values()],
-            mode="markers+text", text=list(VALENCE_AROUSAL), textposition="top center",
+            mode="markers+text", text=list(VALENCE_AROUSAL), textposition=_TEXT_POSITIONS,
             marker={"size": 14, "color": [EMOTION_COLORS[e] for e in VALENCE_AROUSAL]},
             name="emotions", hoverinfo="text",
         )
