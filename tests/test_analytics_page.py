@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -98,3 +99,22 @@ def test_the_page_file_runs_on_its_own(db):
     at = AppTest.from_file(str(ROOT / "pages" / "analytics.py"), default_timeout=TIMEOUT).run()
     assert not at.exception and not at.error
     assert at.title[0].value == "Session analytics"
+
+
+HOUR_RERUN_MAX_S = 10.0  # generous: training shares the CPU; idle it is well under 2 s
+
+
+@pytest.mark.slow
+def test_an_hour_long_session_stays_responsive(db):
+    from test_analytics import long_session
+
+    sid = db.create_session("webcam", {})
+    rows = long_session().assign(session_id=sid, t_wall=0.0)
+    db.add_samples(rows.astype(object).where(rows.notna(), None).to_dict("records"))
+    at = _page().run()  # first run loads the 54k rows into the cache
+    assert not at.exception
+    start = time.perf_counter()
+    at.slider(key="analytics_range").set_value((600.0, 3000.0)).run()
+    elapsed = time.perf_counter() - start
+    assert not at.exception and elapsed < HOUR_RERUN_MAX_S, elapsed
+    assert {m.label: m.value for m in at.metric}["Duration"] == "40:00"
