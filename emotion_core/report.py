@@ -102,8 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     store = SessionStore(args.db)
     try:
-        data = report_csv(store, args.session, args.summary)
         info = store.get_session(args.session)
+        data = report_csv(store, args.session, args.summary)
     except UnknownSession as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

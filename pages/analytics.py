@@ -39,12 +39,13 @@ def show_summary(part: pd.DataFrame) -> None:
     cols[5].metric("Uncertain", f"{s.uncertain_share:.0%}")
 
 
-def time_range(samples: pd.DataFrame) -> tuple[float, float]:
+def time_range(samples: pd.DataFrame, session_id: int) -> tuple[float, float]:
+    """Keyed per session: another session has another range."""
     t0, t1 = float(samples["t_rel"].min()), float(samples["t_rel"].max())
     if t1 <= t0:
         return t0, t1
     step = max(0.1, round((t1 - t0) / 1000, 1))
-    return st.slider("Time range (seconds)", t0, t1, (t0, t1), step, key="analytics_range")
+    return st.slider("Time range (seconds)", t0, t1, (t0, t1), step, key=f"range_{session_id}")
 
 
 def show_charts(part: pd.DataFrame, faces: list[int]) -> None:
@@ -103,9 +104,9 @@ if len(face_list) > 1:
         [ALL, *face_list],
         default=ALL,
         format_func=lambda f: f if f == ALL else f"Face {f}",
-        key="analytics_face",
+        key=f"face_{info.id}",
     )
 face = None if pick in (ALL, None) else int(pick)
-part = analytics.select(samples, time_range(samples), face)
+part = analytics.select(samples, time_range(samples, info.id), face)
 show_summary(part)
 show_charts(part, face_list if face is None else [face])

@@ -64,14 +64,14 @@ def test_one_session_shows_figures_and_charts(db):
 
 
 def test_two_faces_get_a_selector_and_the_time_range_filters(db):
-    make_session(db)
+    sid = make_session(db)
     at = _page().run()
     assert len(at.get("plotly_chart")) == 7  # two faces: two timelines, two trajectories
-    at.segmented_control(key="analytics_face").set_value(1).run()
+    at.segmented_control(key=f"face_{sid}").set_value(1).run()
     assert not at.exception
     assert {m.label: m.value for m in at.metric}["Dominant emotion"] == "neutral"
     assert len(at.get("plotly_chart")) == 5
-    at.slider(key="analytics_range").set_value((5.0, 5.5)).run()
+    at.slider(key=f"range_{sid}").set_value((5.0, 5.5)).run()
     assert not at.exception
     assert {m.label: m.value for m in at.metric}["Frames with a face"] == "0%"
 
@@ -101,6 +101,22 @@ def test_the_page_file_runs_on_its_own(db):
     assert at.title[0].value == "Session analytics"
 
 
+def test_switching_sessions_gives_each_its_own_time_range(db):
+    short = _one_face_session(db)
+    at = _page().run()
+    at.slider(key=f"range_{short}").set_value((1.0, 2.0)).run()
+    longer = db.create_session("webcam", {})
+    db.add_samples([{"session_id": longer, "frame_index": i, "t_rel": i * 10.0, "t_wall": 0.0}
+                    for i in range(10)])  # fmt: skip
+    at.run()
+    at.selectbox(key=PICK_KEY).set_value(longer).run()
+    assert not at.exception
+    assert at.slider(key=f"range_{longer}").value == (0.0, 90.0)
+    assert {m.label: m.value for m in at.metric}["Frames with a face"] == "0%"
+    at.selectbox(key=PICK_KEY).set_value(short).run()
+    assert not at.exception and at.slider(key=f"range_{short}").value == (0.0, 5.5)
+
+
 HOUR_RERUN_MAX_S = 10.0  # generous: training shares the CPU; idle it is well under 2 s
 
 
@@ -114,7 +130,7 @@ def test_an_hour_long_session_stays_responsive(db):
     at = _page().run()  # first run loads the 54k rows into the cache
     assert not at.exception
     start = time.perf_counter()
-    at.slider(key="analytics_range").set_value((600.0, 3000.0)).run()
+    at.slider(key=f"range_{sid}").set_value((600.0, 3000.0)).run()
     elapsed = time.perf_counter() - start
     assert not at.exception and elapsed < HOUR_RERUN_MAX_S, elapsed
     assert {m.label: m.value for m in at.metric}["Duration"] == "40:00"
