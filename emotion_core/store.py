@@ -20,7 +20,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from emotion_core.emotions import LABELS
+from emotion_core.emotions import LABELS, UNCERTAIN
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ class SessionInfo:
     settings: dict[str, Any]
     frames: int = 0
     faces: int = 0
-    dominant: str | None = None
+    dominant: str | None = None  # most frequent label, "uncertain" not counted
     last_t_rel: float = 0.0
 
     @property
@@ -202,7 +202,7 @@ class SessionStore:
         )
         labels = (
             sa.select(samples.c.session_id, samples.c.label, sa.func.count().label("n"))
-            .where(samples.c.label.is_not(None))
+            .where(samples.c.label.is_not(None), samples.c.label != UNCERTAIN)
             .group_by(samples.c.session_id, samples.c.label)
         )
         query = (

@@ -152,3 +152,13 @@ def test_charts_build_for_a_session_and_for_an_empty_range(samples):
             charts.transition_heatmap(analytics.transitions(part)),
         ]
         assert all(f.to_dict()["layout"]["title"] for f in figs)
+
+
+def test_history_and_summary_agree_on_the_dominant_emotion(store):
+    """Many "uncertain" rows do not make "uncertain" the dominant emotion anywhere."""
+    sid = store.create_session("webcam", {})
+    rows = [face_row(sid, i, 0, "sad", 0.3, UNCERTAIN) for i in range(5)]
+    rows += [face_row(sid, 5 + i, 0, "happy", 0.9, "happy") for i in range(2)]
+    store.add_samples(rows)
+    assert store.get_session(sid).dominant == "happy"
+    assert analytics.summarize(store.load_samples(sid)).dominant == "happy"
