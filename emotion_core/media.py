@@ -95,10 +95,10 @@ def decode_image(data: bytes | Path, max_side: int = MAX_SIDE) -> DecodedImage:
         if isinstance(exc, MediaError):
             raise
         raise MediaError(f"The picture is truncated or corrupt ({exc}).") from None
-    downscaled = max(img.size) > max_side or img.size != size
     if max(img.size) > max_side:
         img.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
-    return DecodedImage(_to_bgr(img), fmt, size, downscaled)
+    # Compare longer sides: EXIF rotation swaps width and height without scaling.
+    return DecodedImage(_to_bgr(img), fmt, size, max(img.size) < max(size))
 
 
 def _check_pixels(fmt: str, size: tuple[int, int]) -> None:

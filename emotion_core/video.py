@@ -19,6 +19,7 @@ from pathlib import Path
 
 import av
 import numpy as np
+from av.container import InputContainer
 
 from emotion_core.classifier import EmotionClassifier
 from emotion_core.media import MediaError
@@ -41,9 +42,8 @@ class VideoInfo:
     duration_s: float | None  # None when the container does not say
     fps: float
     frames: int | None  # an estimate when the container has no frame count
-    width: int
+    width: int  # as stored: a rotated (phone) video is shown the other way round
     height: int
-    codec: str
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ class Progress:
     elapsed_s: float
 
     @property
-    def speed_fps(self) -> float:
+    def speed_fps(self) -> float:  # analysed frames per second of work
         return self.frames_done / self.elapsed_s if self.elapsed_s > 0 else 0.0
 
     @property
@@ -118,7 +118,7 @@ def probe_video(path: Path) -> VideoInfo:
     return info
 
 
-def _open_video(path: Path) -> tuple[av.container.InputContainer, VideoInfo]:
+def _open_video(path: Path) -> tuple[InputContainer, VideoInfo]:
     if path.stat().st_size == 0:
         raise MediaError("The file is empty (0 bytes).")
     try:
@@ -131,18 +131,14 @@ def _open_video(path: Path) -> tuple[av.container.InputContainer, VideoInfo]:
     stream = container.streams.video[0]
     stream.thread_type = "AUTO"  # frame-parallel decoding
     fps = float(stream.average_rate or stream.guessed_rate or 30)
-    duration = None
-    if stream.duration and stream.time_base:
-        duration = float(stream.duration * stream.time_base)
-    elif container.duration:
-        duration = container.duration / av.time_base
+    duration = float(stream.duration * stream.time_base) if stream.duration else None
+    duration = duration or (container.duration / av.time_base if container.duration else None)
     if duration is not None and duration > MAX_DURATION_S:
         container.close()
         limit = f"the limit is {MAX_DURATION_S // 60} min. Trim it first."
         raise MediaError(f"The video is {duration / 60:.0f} min long; {limit}")
     frames = stream.frames or (round(duration * fps) if duration else None)
-    ctx = stream.codec_context
-    return container, VideoInfo(duration, fps, frames, ctx.width, ctx.height, ctx.name)
+    return container, VideoInfo(duration, fps, frames, stream.width, stream.height)
 
 
 class AnnotatedWriter:
@@ -177,6 +173,7 @@ class _Job:
     info: VideoInfo
     on_frame: Callable[[FrameResult, float], None] | None = None
     on_progress: Callable[[Progress], None] | None = None
+    out_path: Path | None = None
     recorder: SessionRecorder | None = None
     writer: AnnotatedWriter | None = None
     analysed: int = 0
@@ -196,8 +193,10 @@ class _Job:
     def step(self, frame: av.VideoFrame, index: int, t: float) -> None:
         self.t_video = t
         keep = self.sampler.keep(index, t)
-        if keep or self.writer is not None:
-            image = self.pipeline.prepare(frame.to_ndarray(format="bgr24"))
+        if keep or self.out_path is not None:
+            # Phone videos store portrait frames sideways with a rotation for display.
+            image = np.rot90(frame.to_ndarray(format="bgr24"), round(frame.rotation / 90))
+            image = self.pipeline.prepare(image)
             if keep:
                 self.last = self.pipeline.analyse(image, index, t)
                 self.analysed += 1
@@ -205,11 +204,17 @@ class _Job:
                     self.recorder.record(self.last, self.t0_wall + t, t)
                 if self.on_frame is not None:
                     self.on_frame(self.last, t)
-            if self.writer is not None:
-                if self.last is not None:
-                    draw_overlay(image, self.last, self.pipeline.settings, None)
-                self.writer.write(image)
+            if self.out_path is not None:
+                self._write(image)
         self.report()
+
+    def _write(self, image: np.ndarray) -> None:
+        if self.writer is None:  # sized from the first (rotated) frame
+            h, w = image.shape[:2]
+            self.writer = AnnotatedWriter(self.out_path, w, h, self.info.fps)
+        if self.last is not None:
+            draw_overlay(image, self.last, self.pipeline.settings, None)
+        self.writer.write(image)
 
     def report(self, force: bool = False) -> None:
         elapsed = time.perf_counter() - self.t0_perf
@@ -220,9 +225,7 @@ class _Job:
         self.on_progress(Progress(sid, self.analysed, self.t_video, self.info.duration_s, elapsed))
 
 
-def _decode_all(
-    job: _Job, container: av.container.InputContainer, cancel: threading.Event | None
-) -> str | None:
+def _decode_all(job: _Job, container: InputContainer, cancel: threading.Event | None) -> str | None:
     """Run every frame through the job; returns why it stopped early, or None."""
     try:
         for index, frame in enumerate(container.decode(video=0)):
@@ -261,7 +264,7 @@ def analyse_video(
     container, info = _open_video(path)
     s = replace(settings, mirror=False, draw_fps=False, analyse_every_n=1)  # sampler samples
     sampler = sampler or FrameSampler()
-    job = _Job(FramePipeline(classifier, s), sampler, info, on_frame, on_progress)
+    job = _Job(FramePipeline(classifier, s), sampler, info, on_frame, on_progress, annotated_path)
     error = "Interrupted."  # kept if a callback raises (Streamlit rerun, Ctrl-C)
     try:
         if store is not None:
@@ -269,8 +272,6 @@ def analyse_video(
             recorded["sample_per_second"] = sampler.per_second
             name = source_name or path.name
             job.recorder = SessionRecorder.start(store, "video", recorded, source_name=name)
-        if annotated_path is not None:
-            job.writer = AnnotatedWriter(annotated_path, info.width, info.height, info.fps)
         error = _decode_all(job, container, cancel)
     finally:
         container.close()
@@ -295,5 +296,4 @@ def _finish(job: _Job, store: SessionStore | None, error: str | None) -> int | N
     job.recorder.stop("complete" if error is None else "incomplete")
     if job.analysed == 0:
         store.delete_session(job.recorder.session_id)
-        return None
-    return job.recorder.session_id
+    return job.recorder.session_id if job.analysed else None

@@ -53,7 +53,7 @@ def show_saved(session_id: int, what: str) -> None:
     st.page_link("pages/analytics.py", label="Open it in Session analytics", icon="📈")
 
 
-def show_photo(photo: PhotoResult) -> None:
+def show_photo(photo: PhotoResult, index: int) -> None:
     left, right = st.columns([3, 2])
     left.image(photo.annotated_bgr[:, :, ::-1], caption=photo.name)  # BGR -> RGB
     if photo.note:
@@ -68,7 +68,7 @@ def show_photo(photo: PhotoResult) -> None:
         png,
         f"{Path(photo.name).stem}_annotated.png",
         "image/png",
-        key=f"png_{photo.name}",
+        key=f"png_{index}_{photo.name}",
         on_click="ignore",
     )
 
@@ -78,12 +78,12 @@ def photos_tab() -> None:
         "Photos", [e[1:] for e in IMAGE_EXTENSIONS], accept_multiple_files=True, key="photos"
     )
     photos = []
-    for f in files or []:
+    for i, f in enumerate(files or []):
         result = analyse_photo(f.name, f.getvalue(), settings)
         if isinstance(result, str):
             st.error(f"{f.name}: {result}")
             continue
-        show_photo(result)
+        show_photo(result, i)
         photos.append(result)
     if not photos:
         st.caption("Upload JPEG, PNG, WebP, BMP, TIFF or GIF photos; nothing is stored.")

@@ -329,3 +329,21 @@ def test_a_run_interrupted_by_its_callback_leaves_an_incomplete_session(
         analyse_video(video_path, classifier, AnalysisSettings(), store=store, on_frame=on_frame)
     [info] = store.list_sessions()
     assert (info.status, info.frames) == ("incomplete", 5)
+
+
+def test_a_phone_video_stored_sideways_is_analysed_upright(classifier, tmp_path, astronaut_bgr):
+    upright = np.full((320, 240, 3), 30, np.uint8)  # portrait: 240 wide, 320 tall
+    upright[40:280] = cv2.resize(astronaut_bgr, (240, 240))
+    path = tmp_path / "phone.mp4"
+    writer = AnnotatedWriter(path, 320, 240, FPS)
+    writer.stream.set_display_rotation(-90)  # shown turned 90 degrees clockwise, as phones do
+    for _ in range(5):
+        writer.write(np.rot90(upright, 1))  # stored sideways
+    writer.close()
+    results = []
+    analyse_video(path, classifier, AnalysisSettings(), on_frame=lambda r, t: results.append(r))
+    with PhotoAnalyser(classifier, AnalysisSettings()) as photos:
+        [expected] = photos.analyse("upright", upright).result.faces
+    assert {(r.width, r.height) for r in results} == {(240, 320)}
+    # The detector also finds upside-down faces, so check it is the upright face's place.
+    assert all(len(r.faces) == 1 and r.faces[0].box.iou(expected.box) > 0.5 for r in results)
