@@ -1,6 +1,6 @@
 """End to end: a recorded two-face session opened on the Session analytics page in real
 headless Chromium; every chart renders, the per-frame CSV download delivers the store's
-bytes, and a screenshot goes to docs/analytics.png."""
+bytes, and a screenshot goes to test-artifacts/analytics.png."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from emotion_core.report import report_csv
 from emotion_core.store import SessionStore, sqlite_url
 
 ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOT = ROOT / "docs" / "analytics.png"
+SCREENSHOT = ROOT / "test-artifacts" / "analytics.png"
 pytestmark = pytest.mark.e2e
 
 FPS, SECONDS = 15, 120
