@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -20,16 +19,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from emotion_core.classifier import ASSETS_DIR, EmotionClassifier
+from emotion_core.evaluate import timings_ms
 
 
 def timed(predict, face: np.ndarray, runs: int) -> str:
-    for _ in range(20):
-        predict(face)
-    times = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        predict(face)
-        times.append((time.perf_counter() - t) * 1e3)
+    times = timings_ms(predict, face, runs)
     return f"median {np.median(times):.2f} ms, p90 {np.percentile(times, 90):.2f} ms"
 
 
