@@ -68,14 +68,10 @@ class Progress:
     def fraction(self) -> float | None:
         return min(self.t_video / self.duration_s, 1.0) if self.duration_s else None
 
-    @property
-    def eta_s(self) -> float | None:
-        f = self.fraction
-        return self.elapsed_s * (1 - f) / f if f else None
-
     def describe(self) -> str:
         """One line for a progress bar: frames done, speed and time left."""
-        left = f", about {self.eta_s:.0f} s left" if self.eta_s is not None else ""
+        f = self.fraction
+        left = f", about {self.elapsed_s * (1 - f) / f:.0f} s left" if f else ""
         speed = f"{self.speed_fps:.1f} frames/s ({self.realtime_factor:.2f}x real time)"
         return f"{self.frames_done} frames analysed, {speed}{left}"
 
@@ -237,6 +233,9 @@ def _decode_all(job: _Job, container: InputContainer, cancel: threading.Event | 
             job.step(frame, index, t)
     except av.FFmpegError as exc:
         return f"Decoding failed at {job.t_video:.1f} s ({exc.strerror or exc})."
+    end, slack = job.info.duration_s, max(2 / job.info.fps, 0.05 * (job.info.duration_s or 0))
+    if job.analysed and end and job.t_video + slack < end:  # FFmpeg ends quietly on truncation
+        return f"The video stops at {job.t_video:.1f} s of {end:.1f} s: the file looks truncated."
     return None if job.analysed else "No frame could be decoded."
 
 

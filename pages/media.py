@@ -20,6 +20,7 @@ from emotion_core.media import (
     save_photo_session,
 )
 from emotion_core.settings import AnalysisSettings
+from emotion_core.store import RAW_COLUMNS
 from emotion_core.video import MAX_DURATION_S, VIDEO_EXTENSIONS, FrameSampler, analyse_video
 from ui.resources import LAST_SESSION_KEY, get_classifier, get_store
 from ui.sidebar import settings_sidebar
@@ -60,7 +61,8 @@ def show_photo(photo: PhotoResult, index: int) -> None:
         right.info(photo.note)
     rows = report_rows(photo.name, photo.result, 0.0)
     if photo.result.faces:
-        table = pd.DataFrame(rows).drop(columns=["file", "frame_index", "t_rel"])
+        # raw_* equal p_* for a photo (no smoothing): show one set.
+        table = pd.DataFrame(rows).drop(columns=["file", "frame_index", "t_rel", *RAW_COLUMNS])
         right.dataframe(table, hide_index=True)
     png = cv2.imencode(".png", photo.annotated_bgr)[1].tobytes()
     right.download_button(

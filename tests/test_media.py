@@ -347,3 +347,24 @@ def test_a_phone_video_stored_sideways_is_analysed_upright(classifier, tmp_path,
     assert {(r.width, r.height) for r in results} == {(240, 320)}
     # The detector also finds upside-down faces, so check it is the upright face's place.
     assert all(len(r.faces) == 1 and r.faces[0].box.iou(expected.box) > 0.5 for r in results)
+
+
+def test_a_truncated_video_keeps_what_decoded_as_incomplete(classifier, store, tmp_path):
+    whole = write_video(tmp_path / "whole.avi", codec="mpeg4").read_bytes()
+    path = tmp_path / "cut.avi"
+    path.write_bytes(whole[: len(whole) // 2])  # FFmpeg decodes the first part, no error
+    result = analyse_video(path, classifier, AnalysisSettings(), store=store)
+    assert result.status == "incomplete" and "truncated" in result.error
+    assert store.get_session(result.session_id).status == "incomplete"
+
+
+def test_exif_rotated_photo_is_turned_upright():
+    upright = Image.fromarray(astronaut_rgb())
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 degrees clockwise to display"
+    buf = io.BytesIO()
+    upright.transpose(Image.Transpose.ROTATE_90).save(buf, format="JPEG", quality=95, exif=exif)
+    decoded = decode_image(buf.getvalue())
+    expected = cv2.cvtColor(astronaut_rgb(), cv2.COLOR_RGB2BGR).astype(int)
+    assert np.abs(decoded.frame_bgr.astype(int) - expected).mean() < 5
+    assert not decoded.downscaled
