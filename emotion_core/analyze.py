@@ -64,7 +64,14 @@ def collect_files(paths: list[Path]) -> Iterator[Path | str]:
             yield path
 
 
-def _video(path: Path, classifier, settings, store, sampler: FrameSampler, out: TextIO) -> None:
+def _video(
+    path: Path,
+    classifier: EmotionClassifier,
+    settings: AnalysisSettings,
+    store: SessionStore | None,
+    sampler: FrameSampler,
+    out: TextIO,
+) -> None:
     """Analyse one video, streaming its rows to the report."""
     bar = tqdm(desc=path.name, unit="s", leave=False, bar_format="{l_bar}{bar}| {n:.1f}/{total}s")
 
@@ -97,9 +104,10 @@ def main(argv: list[str] | None = None) -> int:
     store = SessionStore(args.db) if args.db else None
     photos: list[tuple[str, FrameResult]] = []
     analysed = 0
-    with args.out.open("w", newline="", encoding="utf-8") as out, PhotoAnalyser(
-        classifier, settings
-    ) as analyser:
+    with (
+        args.out.open("w", newline="", encoding="utf-8") as out,
+        PhotoAnalyser(classifier, settings) as analyser,
+    ):
         write_report([], out)
         for item in tqdm(list(collect_files(args.paths)), unit="file"):
             if isinstance(item, str):
