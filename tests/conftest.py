@@ -71,3 +71,18 @@ def store(request, tmp_path):
         s = SessionStore(url)
     yield s
     s.dispose()
+
+
+@pytest.fixture
+def db(tmp_path, monkeypatch):
+    """An empty SQLite store that the app's pages use (EMOTION_DB_URL points at it)."""
+    from emotion_core.store import SessionStore, sqlite_url
+    from ui.resources import get_store
+
+    url = sqlite_url(tmp_path / "sessions.db")
+    monkeypatch.setenv("EMOTION_DB_URL", url)
+    get_store.clear()
+    store = SessionStore(url)
+    yield store
+    store.dispose()
+    get_store.clear()

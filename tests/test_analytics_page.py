@@ -9,23 +9,12 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from test_analytics import make_session
 
-from emotion_core.store import SessionStore, sqlite_url
+from emotion_core.store import SessionStore
 from ui.history import PICK_KEY
-from ui.resources import LAST_SESSION_KEY, get_store
+from ui.resources import LAST_SESSION_KEY
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 60
-
-
-@pytest.fixture
-def db(tmp_path, monkeypatch):
-    url = sqlite_url(tmp_path / "sessions.db")
-    monkeypatch.setenv("EMOTION_DB_URL", url)
-    get_store.clear()
-    store = SessionStore(url)
-    yield store
-    store.dispose()
-    get_store.clear()
 
 
 def _page() -> AppTest:

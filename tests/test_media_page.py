@@ -6,24 +6,13 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import pytest
 from streamlit.testing.v1 import AppTest
 
-from emotion_core.store import SessionStore, sqlite_url
 from emotion_core.video import AnnotatedWriter
-from ui.resources import LAST_SESSION_KEY, get_store
+from ui.resources import LAST_SESSION_KEY
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 120
-
-
-@pytest.fixture
-def db(tmp_path, monkeypatch):
-    url = sqlite_url(tmp_path / "sessions.db")
-    monkeypatch.setenv("EMOTION_DB_URL", url)
-    get_store.clear()
-    yield SessionStore(url)
-    get_store.clear()
 
 
 def _page() -> AppTest:
