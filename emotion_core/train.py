@@ -1,7 +1,7 @@
 """Train the emotion CNN: ``python -m emotion_core.train --data DIR_OR_CSV --out assets/``.
 
 Resumable: every epoch writes ``last.keras`` (weights + optimizer) and ``state.json`` to
-the checkpoint folder, plus ``best.keras`` when validation accuracy improves; ``--resume``
+the checkpoint folder, plus ``best.weights.h5`` when validation accuracy improves; ``--resume``
 continues from there with the same learning-rate schedule. ``--init-from MODEL``
 fine-tunes an existing model on new data. At the end the best model is exported to
 ``--out`` as ``emotion_cnn.keras`` and ``emotion_cnn.tflite``.

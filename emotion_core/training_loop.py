@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 MODEL_KERAS = "emotion_cnn.keras"
 MODEL_TFLITE = "emotion_cnn.tflite"
+BEST_WEIGHTS = "best.weights.h5"
 
 
 def cpu_supports_bf16() -> bool:
@@ -74,7 +75,8 @@ def make_datasets(train: FaceDataset, val: FaceDataset, args: argparse.Namespace
 
 
 class ResumableCheckpoint(keras.callbacks.Callback):
-    """Each epoch: save ``last.keras`` and ``state.json``; save ``best.keras`` when
+    """Each epoch: save ``last.keras`` and ``state.json``; save ``best.weights.h5`` (weights only:
+    the optimizer state is needed to resume, not to export) when
     validation accuracy improves; stop after ``patience`` epochs without improvement.
 
     All of its state is in ``state.json``, so an interrupted run resumes exactly.
@@ -100,7 +102,7 @@ class ResumableCheckpoint(keras.callbacks.Callback):
         acc = float(logs.get("val_accuracy", 0.0))
         if acc > st["best_val_accuracy"]:
             st.update(best_val_accuracy=acc, best_epoch=epoch + 1, epochs_without_improvement=0)
-            self.model.save(self.folder / "best.keras")
+            self.model.save_weights(self.folder / BEST_WEIGHTS)
         else:
             st["epochs_without_improvement"] += 1
         self.model.save(self.folder / "last.keras.tmp.keras")
@@ -174,7 +176,7 @@ def load_float32(path: Path, config: CnnConfig) -> keras.Model:
     """A checkpoint (possibly trained in bfloat16) rebuilt as a plain float32 model."""
     keras.mixed_precision.set_global_policy("float32")
     model = build_model(config)
-    model.set_weights(keras.models.load_model(path, compile=False).get_weights())
+    model.load_weights(path)
     return model
 
 
@@ -184,7 +186,7 @@ def export_best(folder: Path, out: Path, training: dict) -> None:
     from emotion_core.classifier import export_tflite
 
     state = json.loads((folder / "state.json").read_text())
-    model = load_float32(folder / "best.keras", CnnConfig.from_dict(state["config"]))
+    model = load_float32(folder / BEST_WEIGHTS, CnnConfig.from_dict(state["config"]))
     model.save(out / MODEL_KERAS)
     export_tflite(model, out / MODEL_TFLITE)
     if (folder / "log.csv").is_file():
