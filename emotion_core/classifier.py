@@ -1,9 +1,11 @@
-"""The TensorFlow adapter: loading, exporting and running the emotion CNN.
+"""The model adapter: loading, exporting and running the emotion CNN.
 
-Every TensorFlow/Keras call outside training lives here, so a TensorFlow upgrade is one
-file's change. Inference runs through the TFLite interpreter (about 1.4 ms for one face
-on two idle cores, against ~4 ms for a tf.function call), with a Keras fallback for
-``.keras`` files.
+Every model-runtime call outside training lives here, so a runtime upgrade is one file's
+change. ``.tflite`` models run on LiteRT (``ai_edge_litert``, TensorFlow Lite's successor
+package; about 1.1 ms for one face on two idle cores, against ~3 ms for a tf.function
+call) without importing TensorFlow: the app's process then carries no TensorFlow/Keras
+state for Streamlit to clean up after every script run (docs/design.md). ``.keras``
+files fall back to Keras, which does import TensorFlow.
 """
 
 from __future__ import annotations
@@ -48,10 +50,10 @@ class EmotionClassifier:
         self.predict(np.zeros((1, FACE_SIZE, FACE_SIZE, 1), np.float32))  # warm up
 
     def _load_tflite(self, num_threads: int):
-        import tensorflow as tf
+        from ai_edge_litert.interpreter import Interpreter
 
         try:
-            interp = tf.lite.Interpreter(model_path=str(self.path), num_threads=num_threads)
+            interp = Interpreter(model_path=str(self.path), num_threads=num_threads)
         except ValueError as exc:
             raise ModelLoadError(f"{self.path} is not a TFLite model: {exc}") from None
         inp = interp.get_input_details()[0]["index"]

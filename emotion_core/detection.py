@@ -7,12 +7,37 @@ ship inside the wheel (newer releases download them at run time, which we never 
 from __future__ import annotations
 
 import logging
+import sys
 from dataclasses import dataclass
+from types import ModuleType
 
 import cv2
 import numpy as np
 
 log = logging.getLogger(__name__)
+
+
+def import_mediapipe() -> ModuleType:
+    """Import MediaPipe without letting it import TensorFlow.
+
+    mediapipe's tasks package imports ``tensorflow.tools.docs`` (for API-doc decorators
+    only) whenever TensorFlow is installed, which it is here for training. That pulls ~2 s
+    and ~500 MB of TensorFlow into the app's process, and with it Keras, whose
+    ``clear_session`` Streamlit then runs after every script run, stalling the video
+    thread. Marking TensorFlow absent for the duration of the import makes mediapipe take
+    its documented no-TensorFlow path; a process that already has TensorFlow is untouched.
+    """
+    if "mediapipe" in sys.modules or "tensorflow" in sys.modules:
+        import mediapipe
+
+        return mediapipe
+    sys.modules["tensorflow"] = None  # type: ignore[assignment]  # import -> ModuleNotFoundError
+    try:
+        import mediapipe
+    finally:
+        if sys.modules.get("tensorflow", 0) is None:
+            del sys.modules["tensorflow"]
+    return mediapipe
 
 
 @dataclass(frozen=True)
@@ -45,8 +70,7 @@ class FaceDetector:
     """
 
     def __init__(self, model_range: str = "short", min_confidence: float = 0.5) -> None:
-        import mediapipe as mp
-
+        mp = import_mediapipe()
         if model_range not in ("short", "full"):
             raise ValueError(f"model_range must be 'short' or 'full', not {model_range!r}")
         self.model_range = model_range

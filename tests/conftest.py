@@ -6,7 +6,6 @@ from __future__ import annotations
 import pylibsrtp  # noqa: F401  isort: skip
 
 import os
-import sys
 from pathlib import Path
 
 import cv2
@@ -16,17 +15,6 @@ import skimage.data
 
 ROOT = Path(__file__).resolve().parent.parent
 FER2013_DEFAULT = ROOT.parent / "shared" / "datasets" / "fer2013"
-
-
-@pytest.fixture(autouse=True)
-def _restore_hidden_keras():
-    """Put back the ``keras`` module the app hides from Streamlit (ui/resources.py), so
-    later tests that train in this process import the loaded one, not a second copy."""
-    yield
-    resources = sys.modules.get("ui.resources")
-    if resources is not None:
-        for name, module in resources.HIDDEN_MODULES.items():
-            sys.modules.setdefault(name, module)
 
 
 @pytest.fixture(scope="session")
