@@ -2,9 +2,9 @@
 
     .venv/bin/python benchmarks/bench_inference.py [--runs 500]
 
-Compares the TFLite interpreter (what EmotionClassifier runs), plain and with mirror
-test-time augmentation (the face and its flip as one batch of two), with a tf.function
-call on the same .keras model; prints median and p90 milliseconds. Run it on an idle
+Compares LiteRT running the .tflite file (what EmotionClassifier runs), plain and with
+mirror test-time augmentation (the face and its flip as one batch of two), with a
+tf.function call on the same .keras model; prints median and p90 milliseconds. Run it on an idle
 machine: with the cores shared, the 2-thread figures grow by an order of magnitude.
 """
 
@@ -34,8 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     face = np.random.default_rng(0).random((1, 48, 48, 1), dtype=np.float32)
     for threads in (1, 2):
         clf = EmotionClassifier(ASSETS_DIR / "emotion_cnn.tflite", num_threads=threads)
-        print(f"TFLite, {threads} thread(s):       {timed(clf.predict, face, args.runs)}")
-        print(f"TFLite, {threads} thread(s), TTA:  {timed(clf.predict_tta, face, args.runs)}")
+        print(f"LiteRT, {threads} thread(s):       {timed(clf.predict, face, args.runs)}")
+        print(f"LiteRT, {threads} thread(s), TTA:  {timed(clf.predict_tta, face, args.runs)}")
     keras_clf = EmotionClassifier(ASSETS_DIR / "emotion_cnn.keras")
     print(f"Keras tf.function:           {timed(keras_clf.predict, face, args.runs)}")
     return 0

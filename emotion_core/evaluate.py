@@ -3,7 +3,7 @@
     python -m emotion_core.evaluate --model assets/emotion_cnn.tflite \
         --data ../shared/datasets/fer2013 [--split test] [--tta | --no-tta] [--out assets]
 
-Predictions go through :class:`EmotionClassifier`, the same TFLite path as the live app,
+Predictions go through :class:`EmotionClassifier`, the same LiteRT path as the live app,
 plain and with test-time augmentation (mirror averaging); by default both. Writes
 ``confusion_matrix.png``/``.json`` and the card's ``evaluation`` section into ``--out``
 (default: the model's folder), and times one face (batch of one) both ways.

@@ -44,7 +44,7 @@ def show_evaluation(ev: dict) -> None:
         cols[3].metric("one face, median", f"{latency[mode]:.1f} ms")
         p10 = latency.get(f"{mode}_p10")
         st.caption(
-            f"Latency: batch of one through TFLite, {latency['runs']} calls"
+            f"Latency: batch of one through LiteRT, {latency['runs']} calls"
             + (f", fastest tenth under {p10:.1f} ms" if p10 is not None else "")
             + f"; 1-min load average {latency['load_average_1min']} while measuring "
             "(medians grow when other work shares the CPU)."
