@@ -33,7 +33,7 @@ def astronaut_head() -> np.ndarray:
     photo = cv2.cvtColor(skimage.data.astronaut(), cv2.COLOR_RGB2BGR)
     with FaceDetector("short") as detector:
         (box,) = detector.detect(photo, 1)
-    return crop_face(photo, box.as_tuple(), margin=0.6)
+    return crop_face(photo, box.as_tuple(), scale=2.2, shift_up=0.0)
 
 
 def tiled_frame(n: int) -> np.ndarray:

@@ -75,8 +75,6 @@ class EmotionClassifier:
         import keras
         import tensorflow as tf
 
-        import emotion_core.sharpness  # noqa: F401  registers InferenceBlur for loading
-
         try:
             model = keras.models.load_model(self.path, compile=False)
         except (OSError, ValueError) as exc:
@@ -106,4 +104,23 @@ def export_tflite(keras_model, path: str | Path) -> Path:
 
     path = Path(path)
     path.write_bytes(tf.lite.TFLiteConverter.from_keras_model(keras_model).convert())
+    return path
+
+
+def export_tflite_int8(keras_model, path: str | Path, faces: np.ndarray) -> Path:
+    """Write a post-training-quantized TFLite model: int8 weights and activations, the
+    activation ranges calibrated on ``faces`` (float32 (N, 48, 48, 1), a few hundred
+    training faces). Input and output stay float32, so callers do not change."""
+    import tensorflow as tf
+
+    def representative():
+        for i in range(len(faces)):
+            yield [faces[i : i + 1]]
+
+    converter = tf.lite.TFLiteConverter.from_keras_model(keras_model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = representative
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    path = Path(path)
+    path.write_bytes(converter.convert())
     return path

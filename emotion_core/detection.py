@@ -40,15 +40,20 @@ def import_mediapipe() -> ModuleType:
     return mediapipe
 
 
+Point = tuple[float, float]
+
+
 @dataclass(frozen=True)
 class FaceBox:
-    """A detected face in pixel coordinates of the frame, clipped to it."""
+    """A detected face in pixel coordinates of the frame, clipped to it, with the centres
+    of its two eyes (pixels, may lie outside the frame) when the detector gives them."""
 
     x: int
     y: int
     w: int
     h: int
     score: float
+    eyes: tuple[Point, Point] | None = None
 
     def as_tuple(self) -> tuple[int, int, int, int]:
         return (self.x, self.y, self.w, self.h)
@@ -98,7 +103,13 @@ class FaceDetector:
             x1 = min(int(round((rel.xmin + rel.width) * fw)), fw)
             y1 = min(int(round((rel.ymin + rel.height) * fh)), fh)
             if x1 - x0 >= 4 and y1 - y0 >= 4:
-                boxes.append(FaceBox(x0, y0, x1 - x0, y1 - y0, float(det.score[0])))
+                kps = det.location_data.relative_keypoints
+                eyes = (
+                    ((kps[0].x * fw, kps[0].y * fh), (kps[1].x * fw, kps[1].y * fh))
+                    if len(kps) >= 2
+                    else None
+                )
+                boxes.append(FaceBox(x0, y0, x1 - x0, y1 - y0, float(det.score[0]), eyes))
         boxes.sort(key=lambda b: b.score, reverse=True)
         return boxes[:max_faces]
 

@@ -146,11 +146,6 @@ def training_facts(training: dict[str, Any], architecture: dict[str, Any]) -> di
         "precision": training.get("precision", "?"),
         "parameters": f"{architecture['parameters']:,}" if "parameters" in architecture else "?",
         "training images": str(training.get("train_images", "?")),
-        "inference blur (see docs/data-quality.md)": (
-            f"Gaussian sigma {architecture['input_blur']} px"
-            if architecture.get("input_blur")
-            else "none"
-        ),
         "finished": training.get("finished_at", "?"),
     }
     return {k: str(v) for k, v in facts.items()}

@@ -83,7 +83,7 @@ class FramePipeline:
         t1 = time.perf_counter()
         raw = (
             self.classifier.predict(
-                preprocess_faces([crop_face(frame_bgr, b.as_tuple()) for b in boxes])
+                preprocess_faces([crop_face(frame_bgr, b.as_tuple(), b.eyes) for b in boxes])
             )
             if boxes
             else np.zeros((0, len(LABELS)), np.float32)

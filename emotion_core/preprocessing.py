@@ -10,9 +10,12 @@ import cv2
 import numpy as np
 
 FACE_SIZE = 48
-# A MediaPipe box spans brows to chin; FER2013 crops show a little more (forehead,
-# jaw), so the crop is widened by this share of the box side on every side.
-DEFAULT_CROP_MARGIN = 0.15
+# Where FER2013's faces sit in their 48x48 crops, measured by running our detector on
+# the PublicTest images (benchmarks/framing_fer2013.py, docs/design.md): the detector's
+# square box spans 0.85 of the crop side, and its centre lies 0.09 of the side below the
+# crop's centre (FER2013 crops show the forehead). Live crops are cut the same way.
+CROP_SCALE = 1.17  # crop side / detector box side
+CROP_SHIFT_UP = 0.10  # crop centre above the box centre, in box sides
 
 
 def _as_uint8(image: np.ndarray) -> np.ndarray:
@@ -94,31 +97,42 @@ def enhance_low_light(image_bgr: np.ndarray, clip_limit: float = 2.5) -> np.ndar
     return cv2.cvtColor(lab, cv2.COLOR_LAB2BGR)
 
 
-def square_crop_box(
-    x: int, y: int, w: int, h: int, margin: float = DEFAULT_CROP_MARGIN
-) -> tuple[int, int, int]:
-    """The square (left, top, side) around a face box, widened by ``margin`` per side."""
-    side = int(round(max(w, h) * (1.0 + 2.0 * margin)))
-    cx, cy = x + w / 2.0, y + h / 2.0
-    return int(round(cx - side / 2.0)), int(round(cy - side / 2.0)), max(side, 1)
+Point = tuple[float, float]
+
+
+def eye_angle(eyes: tuple[Point, Point]) -> float:
+    """The tilt of the line between the two eyes, in degrees (0 = level; positive when the
+    eye on the right of the picture is lower, image y pointing down)."""
+    (xa, ya), (xb, yb) = sorted(eyes)
+    return float(np.degrees(np.arctan2(yb - ya, xb - xa)))
 
 
 def crop_face(
-    frame: np.ndarray, box: tuple[int, int, int, int], margin: float = DEFAULT_CROP_MARGIN
+    frame: np.ndarray,
+    box: tuple[int, int, int, int],
+    eyes: tuple[Point, Point] | None = None,
+    scale: float = CROP_SCALE,
+    shift_up: float = CROP_SHIFT_UP,
 ) -> np.ndarray:
-    """Cut the square face crop for ``box`` (x, y, w, h in pixels) out of ``frame``.
+    """Cut the square face crop for ``box`` (x, y, w, h in pixels) out of ``frame``,
+    framed like the FER2013 training faces.
 
-    Parts of the square outside the frame are filled by replicating the edge, so a
-    face at the border keeps its framing instead of being squashed.
+    The square's side is ``scale`` times the box's longer side, its centre ``shift_up``
+    box sides above the box centre. With ``eyes`` (two (x, y) pixel points) the crop is
+    rotated about its centre so the eyes are level. Parts outside the frame are filled by
+    replicating the edge, so a face at the border keeps its framing instead of being
+    squashed. One affine warp does it all, and only the crop's pixels are computed.
     """
-    left, top, side = square_crop_box(*box, margin=margin)
+    x, y, w, h = box
     fh, fw = frame.shape[:2]
-    x0, y0 = max(left, 0), max(top, 0)
-    x1, y1 = min(left + side, fw), min(top + side, fh)
-    if x1 <= x0 or y1 <= y0:
+    if x >= fw or y >= fh or x + w <= 0 or y + h <= 0 or w <= 0 or h <= 0:
         raise ValueError(f"face box {box} lies outside the {fw}x{fh} frame")
-    crop = frame[y0:y1, x0:x1]
-    pads = (y0 - top, top + side - y1, x0 - left, left + side - x1)
-    if any(pads):
-        crop = cv2.copyMakeBorder(crop, *pads, borderType=cv2.BORDER_REPLICATE)
-    return crop
+    longer = max(w, h)
+    side = max(int(round(longer * scale)), 1)
+    cx, cy = x + w / 2.0, y + h / 2.0 - shift_up * longer
+    angle = eye_angle(eyes) if eyes is not None else 0.0
+    matrix = cv2.getRotationMatrix2D((cx, cy), angle, 1.0)
+    matrix[:, 2] += (side / 2.0 - cx, side / 2.0 - cy)
+    return cv2.warpAffine(
+        frame, matrix, (side, side), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )

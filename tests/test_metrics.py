@@ -8,7 +8,12 @@ import numpy as np
 import pytest
 
 from emotion_core.emotions import LABELS, NUM_CLASSES
-from emotion_core.metrics import compute_metrics, expected_calibration_error
+from emotion_core.metrics import (
+    apply_temperature,
+    compute_metrics,
+    expected_calibration_error,
+    fit_temperature,
+)
 
 TOL = 1e-9
 ANGRY, HAPPY, SURPRISE = LABELS.index("angry"), LABELS.index("happy"), LABELS.index("surprise")
@@ -99,3 +104,18 @@ def test_metrics_serialise_to_json(toy):
 def test_probabilities_of_the_wrong_shape_are_refused():
     with pytest.raises(ValueError, match="expected probabilities"):
         compute_metrics(np.array([0, 1]), np.zeros((2, 3)))
+
+
+def test_temperature_undoes_a_known_overconfidence():
+    """Labels drawn from calibrated probabilities, shown to the fit sharpened by T = 2:
+    the fitted temperature recovers about 2, keeps every argmax and lowers the ECE."""
+    rng = np.random.default_rng(3)
+    logits = rng.normal(0, 1.5, (4000, NUM_CLASSES))
+    calibrated = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    y = np.array([rng.choice(NUM_CLASSES, p=p) for p in calibrated])
+    sharpened = apply_temperature(calibrated, 0.5)
+    t = fit_temperature(y, sharpened)
+    assert t == pytest.approx(2.0, rel=0.1)
+    rescaled = apply_temperature(sharpened, t)
+    assert np.array_equal(rescaled.argmax(1), sharpened.argmax(1))
+    assert compute_metrics(y, rescaled).ece < compute_metrics(y, sharpened).ece / 2

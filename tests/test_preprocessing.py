@@ -2,8 +2,11 @@ import numpy as np
 import pytest
 
 from emotion_core.preprocessing import (
+    CROP_SCALE,
+    CROP_SHIFT_UP,
     FACE_SIZE,
     crop_face,
+    eye_angle,
     face_to_grey48,
     preprocess_faces,
     to_bgr,
@@ -36,8 +39,38 @@ def test_model_input_is_scaled_to_unit_range():
 
 def test_crop_at_the_border_is_padded_square():
     frame = np.arange(100 * 100, dtype=np.uint32).reshape(100, 100).astype(np.uint8)
-    crop = crop_face(frame, (80, 80, 20, 20), margin=0.5)
+    crop = crop_face(frame, (80, 80, 20, 20), scale=2.0, shift_up=0.0)
     assert crop.shape == (40, 40)
+    assert crop[-1, -1] == frame[-1, -1]  # outside the frame: the edge, replicated
+
+
+def test_crop_is_framed_like_fer2013():
+    """A box of side 100 gives a crop of CROP_SCALE x 100 whose centre is CROP_SHIFT_UP
+    box sides above the box centre: a dot at the box centre lands below the crop centre."""
+    frame = np.zeros((400, 400), np.uint8)
+    frame[199:202, 199:202] = 255  # the box centre
+    crop = crop_face(frame, (150, 150, 100, 100))
+    side = round(100 * CROP_SCALE)
+    assert crop.shape == (side, side)
+    ys, xs = np.nonzero(crop > 100)
+    assert abs(xs.mean() - side / 2) <= 1.0
+    assert abs(ys.mean() - (side / 2 + 100 * CROP_SHIFT_UP)) <= 1.0
+
+
+def test_tilted_eyes_are_levelled():
+    """Two dots on a line tilted by 20 degrees end up on one row of the crop."""
+    frame = np.zeros((400, 400), np.uint8)
+    angle = np.radians(20)
+    left = (200 - 40 * np.cos(angle), 200 - 40 * np.sin(angle))
+    right = (200 + 40 * np.cos(angle), 200 + 40 * np.sin(angle))
+    for x, y in (left, right):
+        frame[round(y) - 2 : round(y) + 3, round(x) - 2 : round(x) + 3] = 255
+    assert eye_angle((right, left)) == pytest.approx(20.0, abs=1e-6)
+    crop = crop_face(frame, (130, 130, 140, 140), eyes=(left, right), shift_up=0.0)
+    ys, xs = np.nonzero(crop > 100)
+    on_left = xs < crop.shape[1] / 2
+    assert abs(ys[on_left].mean() - ys[~on_left].mean()) <= 1.0
+    assert abs(xs[~on_left].mean() - xs[on_left].mean() - 80) <= 2.0  # distance kept
 
 
 def test_crop_outside_the_frame_is_an_error():

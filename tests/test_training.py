@@ -48,8 +48,12 @@ def test_one_epoch_trains_exports_and_resumes(tmp_path):
     assert state["epoch"] == 2
     log_lines = (ckpt / "log.csv").read_text().strip().splitlines()
     assert len(log_lines) == 3  # header + one line per epoch, the resumed one appended
-    probs = EmotionClassifier(out / "emotion_cnn.tflite").predict(np.zeros((2, 48, 48, 1), "f4"))
-    assert probs.shape == (2, 7) and np.allclose(probs.sum(1), 1, atol=1e-4)
+    card = json.loads((out / "model_card.json").read_text())
+    temperature = card["calibration"]["temperature"]
+    assert 0.25 <= temperature <= 4 and card["architecture"]["temperature"] == temperature
+    for name in ("emotion_cnn.tflite", "emotion_cnn_int8.tflite"):
+        probs = EmotionClassifier(out / name).predict(np.zeros((2, 48, 48, 1), "f4"))
+        assert probs.shape == (2, 7) and np.allclose(probs.sum(1), 1, atol=1e-2)
 
 
 def test_bad_data_path_is_a_message_not_a_traceback(tmp_path, capsys):
