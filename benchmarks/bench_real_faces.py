@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from emotion_core.emotions import LABELS  # noqa: E402
+from emotion_core.model_card import MODEL_CARD_NAME, update_card  # noqa: E402
 
 FER_SCRIPT = """
 import csv, logging, sys
@@ -154,6 +155,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--fer-python", help="a Python with the fer package, for the side-by-side")
     p.add_argument("--sweep", action="store_true", help="compare crop framings instead")
     p.add_argument("--json", type=Path, help="also write the figures here")
+    p.add_argument(
+        "--card",
+        action="store_true",
+        help="also write them into the model card beside --model (section real_photos)",
+    )
     args = p.parse_args(argv)
     if not args.data.is_dir():
         print(f"no data at {args.data}", file=sys.stderr)
@@ -180,8 +186,18 @@ def main(argv: list[str] | None = None) -> int:
             f"\n{name}: recall by class "
             + ", ".join(f"{c} {v:.2f}" for c, v in r["recall"].items())
         )
+    section = {
+        "data": args.data.name,
+        "photos": len(truth),
+        "model_file": args.model.name,
+        "measured_at": time.strftime("%Y-%m-%d"),
+        "command": "benchmarks/bench_real_faces.py " + " ".join(sys.argv[1:]),
+        "results": results,
+    }
     if args.json:
-        args.json.write_text(json.dumps({"model": str(args.model), "results": results}, indent=2))
+        args.json.write_text(json.dumps(section, indent=2))
+    if args.card and not args.sweep:
+        update_card(args.model.parent / MODEL_CARD_NAME, real_photos=section)
     return 0
 
 

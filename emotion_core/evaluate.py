@@ -6,7 +6,9 @@
 Predictions go through :class:`EmotionClassifier`, the same LiteRT path as the live app,
 plain and with test-time augmentation (mirror averaging); by default both. Writes
 ``confusion_matrix.png``/``.json`` and the card's ``evaluation`` section into ``--out``
-(default: the model's folder), and times one face (batch of one) both ways.
+(default: the model's folder), and times one face (batch of one) both ways. With
+``--variant`` (an alternative file of the same model, e.g. its int8 quantization) only
+the card's ``variants`` entry for that file is written.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from emotion_core.classifier import DEFAULT_MODEL_PATH, EmotionClassifier, Model
 from emotion_core.dataset import CSV_USAGE, DatasetError, load_split
 from emotion_core.emotions import LABELS
 from emotion_core.metrics import EvaluationMetrics, compute_metrics
-from emotion_core.model_card import MODEL_CARD_NAME, update_card
+from emotion_core.model_card import MODEL_CARD_NAME, load_card, update_card
 from emotion_core.preprocessing import to_model_input
 
 log = logging.getLogger(__name__)
@@ -50,6 +52,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                       help="only without test-time augmentation")  # fmt: skip
     p.set_defaults(modes=MODES)
     p.add_argument("--out", type=Path, default=None, help="card/plots folder (model's folder)")
+    p.add_argument(
+        "--variant",
+        action="store_true",
+        help="an alternative file of the card's model (e.g. the int8 one): record its figures "
+        "under the card's variants.<file name> and leave the main evaluation alone",
+    )
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--latency-runs", type=int, default=200, help="timing calls, 0 skips")
     return p.parse_args(argv)
@@ -166,8 +174,13 @@ def run(args: argparse.Namespace) -> dict:
         log.info("%s: accuracy %.4f, macro-F1 %.4f, ECE %.4f", mode, m.accuracy, m.macro_f1, m.ece)
     latency = measure_latency(clf, x[:1], args.modes, args.latency_runs)
     section = evaluation_section(args, len(data), data.skipped, results, latency)
+    section["file_bytes"] = args.model.stat().st_size
     out = args.out or args.model.parent
     out.mkdir(parents=True, exist_ok=True)
+    if args.variant:
+        variants = load_card(out / MODEL_CARD_NAME).get("variants", {})
+        update_card(out / MODEL_CARD_NAME, variants={**variants, args.model.name: section})
+        return section
     title = f"{args.model.name} on {section['split_name']} ({len(data)} images)"
     save_confusion_png(results, out / f"{CONFUSION_NAME}.png", title)
     matrices = {mode: m.confusion for mode, m in results.items()}

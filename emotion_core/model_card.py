@@ -13,6 +13,20 @@ from typing import Any
 from emotion_core.emotions import LABELS
 
 MODEL_CARD_NAME = "model_card.json"
+# What a model trained on FER2013 can and cannot be trusted with; written into the card's
+# training section and shown on the Model page.
+FER2013_LIMITS = (
+    "FER2013's faces were found by image search and cropped automatically: mostly "
+    "frontal, posed or acted expressions, 48x48 grey, some mislabelled (human agreement "
+    "on its labels is about 65%).",
+    "Its people are mostly adults with a skewed mix of ages and ethnicities; children, "
+    "older people and under-represented groups are read less reliably.",
+    "Disgust has only 436 training faces (1.5%): its recall is the weakest and least stable.",
+    "Seven posed categories are not feelings: a smile in a photo is labelled happy whether "
+    "or not the person is happy. Never use the labels to judge a person.",
+    "Accuracy on real photos through the whole app (detector, crop, model) is lower than "
+    "on FER2013's own crops; see the real-photo figure beside the FER2013 one.",
+)
 
 
 def load_card(path: str | Path) -> dict[str, Any]:

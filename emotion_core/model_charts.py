@@ -146,6 +146,45 @@ def training_facts(training: dict[str, Any], architecture: dict[str, Any]) -> di
         "precision": training.get("precision", "?"),
         "parameters": f"{architecture['parameters']:,}" if "parameters" in architecture else "?",
         "training images": str(training.get("train_images", "?")),
+        "label smoothing": training.get("label_smoothing", "none"),
+        "softmax temperature": architecture.get("temperature", 1.0),
         "finished": training.get("finished_at", "?"),
+        "command": training.get("command", "?"),
     }
     return {k: str(v) for k, v in facts.items()}
+
+
+def model_files_table(card: dict[str, Any]) -> pd.DataFrame:
+    """The evaluated model file and its variants (e.g. int8) side by side: size,
+    accuracy and macro-F1 plain and with mirror TTA, ECE, and one-face latency."""
+    evaluations = {}
+    if "evaluation" in card:
+        evaluations[card["evaluation"]["model_file"] + " (this card)"] = card["evaluation"]
+    evaluations |= card.get("variants", {})
+    rows = []
+    for name, ev in evaluations.items():
+        latency = ev.get("latency_ms") or {}
+        row: dict[str, Any] = {"file": name, "MB": ev.get("file_bytes", float("nan")) / 1e6}
+        for mode in ("plain", "tta"):
+            if mode in ev:
+                row[f"accuracy {mode}"] = ev[mode]["accuracy"]
+                row[f"macro-F1 {mode}"] = ev[mode]["macro_f1"]
+                row[f"ms/face {mode}"] = latency.get(mode)
+        row["ECE"] = ev.get("plain", ev.get("tta", {})).get("ece")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def real_photos_table(section: dict[str, Any]) -> pd.DataFrame:
+    """The whole photo path on real photos, one row per pipeline (ours, the fer package)."""
+    rows = [
+        {
+            "pipeline": name,
+            "face found": r["face_found"],
+            "accuracy": r["accuracy"],
+            "macro recall": r["macro_recall"],
+            "seconds": r.get("seconds"),
+        }
+        for name, r in section["results"].items()
+    ]
+    return pd.DataFrame(rows)

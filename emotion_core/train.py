@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from emotion_core.dataset import DatasetError, FaceDataset, load_training_data
+from emotion_core.model_card import FER2013_LIMITS
 
 log = logging.getLogger(__name__)
 
@@ -115,10 +116,25 @@ def cpu_supports_bf16() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
+def cpu_name() -> str:
+    """The CPU's model name, as /proc/cpuinfo gives it (or the platform's word for it)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
 def training_info(state: dict, train: FaceDataset, val: FaceDataset, args, precision: str) -> dict:
     """The model card's training section: data, schedule, time and hardware."""
     return {
         "data": str(args.data),
+        "trained_on": f"{len(train):,} faces from {args.data}, validated on {len(val):,} "
+        "(its test split, PublicTest for FER2013, when it has one): the validation faces "
+        "also picked the best epoch and the softmax temperature",
+        "limits": list(FER2013_LIMITS),
         "train_images": len(train),
         "validation_images": len(val),
         "epochs_run": state["epoch"],
@@ -131,7 +147,7 @@ def training_info(state: dict, train: FaceDataset, val: FaceDataset, args, preci
         "precision": precision,
         "seed": args.seed,
         "label_smoothing": args.label_smoothing,
-        "hardware": f"{platform.machine()}, {os.cpu_count()} CPU cores, no GPU",
+        "hardware": f"{cpu_name()} ({platform.machine()}), {os.cpu_count()} CPU cores, no GPU",
         "finished_at": time.strftime("%Y-%m-%d %H:%M:%S"),
         "command": "python -m emotion_core.train " + " ".join(sys.argv[1:]),
         "state": json.loads(json.dumps(state)),

@@ -63,6 +63,47 @@ def show_evaluation(ev: dict) -> None:
     right.plotly_chart(model_charts.confidence_bands_chart(metrics))
 
 
+def show_files_and_calibration(card: dict) -> None:
+    calibration = card.get("calibration")
+    if calibration:
+        st.caption(
+            f"Calibration: logits divided by a temperature of {calibration['temperature']:.2f} "
+            f"fitted on {calibration['fitted_on']}; ECE there {calibration['ece_before']:.3f} "
+            f"before, {calibration['ece_after']:.3f} after. The uncertainty threshold and the "
+            "confidence bands rely on it."
+        )
+    if card.get("variants"):
+        st.subheader("Model files")
+        st.dataframe(
+            model_charts.model_files_table(card),
+            hide_index=True,
+            column_config={"MB": st.column_config.NumberColumn(format="%.1f")},
+        )
+        st.caption("Same network, same evaluation; the int8 file is post-training quantized.")
+
+
+def show_real_photos(card: dict) -> None:
+    section = card.get("real_photos")
+    st.subheader("On real photos")
+    if not section:
+        st.info("Not measured yet: run `benchmarks/bench_real_faces.py --card`.")
+        return
+    st.markdown(
+        f"The whole photo path (face detector, crop, model) on {section['photos']:,} "
+        f"labelled photos of real people ({section['data']}), largest face of each; a photo "
+        "without a face counts as wrong. FER2013 accuracy alone cannot show whether the "
+        "app frames live faces like the training faces."
+    )
+    st.dataframe(
+        model_charts.real_photos_table(section),
+        hide_index=True,
+        column_config={
+            c: st.column_config.NumberColumn(format="%.3f")
+            for c in ("face found", "accuracy", "macro recall")
+        },
+    )
+
+
 def show_training(card: dict, folder) -> None:
     st.subheader("Training")
     training = card.get("training")
@@ -71,6 +112,8 @@ def show_training(card: dict, folder) -> None:
         return
     facts = model_charts.training_facts(training, card.get("architecture", {}))
     st.table(pd.DataFrame({"": list(facts), "value": list(facts.values())}).set_index(""))
+    if training.get("limits"):
+        st.markdown("**Limits**\n" + "\n".join(f"- {line}" for line in training["limits"]))
     log_path = folder / "training_log.csv"
     if log_path.is_file():
         st.plotly_chart(model_charts.training_curve(pd.read_csv(log_path)))
@@ -93,4 +136,6 @@ else:
         "accuracy, confusion matrix and calibration:"
     )
     st.code(EVALUATE_COMMAND.format(model=model_file, folder=folder), language="bash")
+show_files_and_calibration(card)
+show_real_photos(card)
 show_training(card, folder)

@@ -100,6 +100,42 @@ def test_page_without_evaluation_says_which_command_to_run(model_dir):
     assert len(at.get("plotly_chart")) == 1  # the training curve is still shown
 
 
+def test_page_shows_model_files_calibration_real_photos_and_limits(model_dir):
+    ev = add_evaluation(model_dir)
+    int8 = {**ev, "model_file": "emotion_cnn_int8.tflite", "file_bytes": 1_900_000}
+    real = {
+        "data": "real-faces-dev",
+        "photos": 100,
+        "results": {
+            "this project": {"face_found": 0.98, "accuracy": 0.61, "macro_recall": 0.55},
+            "fer 25.10.3, FER() defaults": {
+                "face_found": 0.80,
+                "accuracy": 0.40,
+                "macro_recall": 0.35,
+            },
+        },
+    }
+    calibration = {"temperature": 0.8, "fitted_on": "PublicTest", "ece_before": 0.05,
+                   "ece_after": 0.01}  # fmt: skip
+    training = {**load_card(model_dir / MODEL_CARD_NAME)["training"], "limits": ["Adults only."]}
+    update_card(
+        model_dir / MODEL_CARD_NAME,
+        variants={int8["model_file"]: int8},
+        real_photos=real,
+        calibration=calibration,
+        training=training,
+    )
+    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT).run()
+    assert not at.exception
+    files = next(d.value for d in at.dataframe if "file" in d.value)
+    assert files["file"].tolist() == ["emotion_cnn.tflite (this card)", "emotion_cnn_int8.tflite"]
+    assert files["MB"].iloc[1] == pytest.approx(1.9)
+    photos = next(d.value for d in at.dataframe if "pipeline" in d.value)
+    assert photos["accuracy"].tolist() == [0.61, 0.40]
+    assert any("temperature of 0.80" in c.value for c in at.caption)
+    assert any("- Adults only." in m.value for m in at.markdown)
+
+
 def test_page_renders_the_shipped_card(monkeypatch):
     monkeypatch.delenv("EMOTION_MODEL_PATH", raising=False)
     at = AppTest.from_file(PAGE, default_timeout=TIMEOUT).run()
