@@ -60,6 +60,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--no-export", action="store_true", help="keep the checkpoints only")
     p.add_argument("--limit", type=int, default=0, help=argparse.SUPPRESS)  # quick runs
     args = p.parse_args(argv)
+    args.command = "python -m emotion_core.train " + " ".join(
+        sys.argv[1:] if argv is None else argv
+    )
     if args.resume and args.init_from:
         p.error("--resume and --init-from exclude each other")
     return args
@@ -149,7 +152,8 @@ def training_info(state: dict, train: FaceDataset, val: FaceDataset, args, preci
         "label_smoothing": args.label_smoothing,
         "hardware": f"{cpu_name()} ({platform.machine()}), {os.cpu_count()} CPU cores, no GPU",
         "finished_at": time.strftime("%Y-%m-%d %H:%M:%S"),
-        "command": "python -m emotion_core.train " + " ".join(sys.argv[1:]),
+        "command": state.get("command") or args.command,
+        "resumed": state.get("resumed", 0),
         "state": json.loads(json.dumps(state)),
     }
 

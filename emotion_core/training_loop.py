@@ -134,6 +134,7 @@ def run(
     keras.mixed_precision.set_global_policy(precision)
     if args.resume:
         state = json.loads((folder / "state.json").read_text())
+        state["resumed"] = state.get("resumed", 0) + 1
         model = keras.models.load_model(folder / "last.keras")
         log.info("resuming after epoch %d (best %.4f)", state["epoch"], state["best_val_accuracy"])
     else:
@@ -146,6 +147,7 @@ def run(
             "elapsed_seconds": 0.0,
             "config": config.to_dict(),
             "precision": precision,
+            "command": args.command,  # kept through resumes: the card names the real run
         }
         model = build_model(config)
         if args.init_from:

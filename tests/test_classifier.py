@@ -1,4 +1,5 @@
-"""The shipped model on a real face: the smiling astronaut must read as happy."""
+"""The shipped model on a real face: the smiling astronaut must read as happy, through
+the float and the int8 model alike."""
 
 from __future__ import annotations
 
@@ -9,12 +10,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from emotion_core.classifier import EmotionClassifier, ModelLoadError
+from emotion_core.classifier import DEFAULT_MODEL_PATH, EmotionClassifier, ModelLoadError
 from emotion_core.detection import FaceDetector
 from emotion_core.emotions import LABELS
 from emotion_core.preprocessing import crop_face, preprocess_faces
 
 ROOT = Path(__file__).resolve().parent.parent
+INT8_NAME = "emotion_cnn_int8.tflite"
+INT8_TOLERANCE = 0.1  # probability points: quantization moves them a little, not the label
 
 
 def astronaut_face(astronaut_bgr: np.ndarray) -> np.ndarray:
@@ -22,7 +25,7 @@ def astronaut_face(astronaut_bgr: np.ndarray) -> np.ndarray:
     with FaceDetector() as detector:
         boxes = detector.detect(astronaut_bgr)
     assert len(boxes) == 1, f"expected one face, found {len(boxes)}"
-    return crop_face(astronaut_bgr, boxes[0].as_tuple())
+    return crop_face(astronaut_bgr, boxes[0].as_tuple(), boxes[0].eyes)
 
 
 def test_shipped_model_reads_the_smiling_astronaut_as_happy(classifier, astronaut_bgr):
@@ -35,6 +38,14 @@ def test_tta_also_reads_the_astronaut_as_happy(classifier, astronaut_bgr):
     probs = classifier.predict_tta(preprocess_faces([astronaut_face(astronaut_bgr)]))[0]
     assert LABELS[int(np.argmax(probs))] == "happy"
     assert np.isclose(probs.sum(), 1.0, atol=1e-4)
+
+
+def test_int8_and_float_models_agree_on_the_astronaut(classifier, astronaut_bgr):
+    int8 = EmotionClassifier(DEFAULT_MODEL_PATH.with_name(INT8_NAME))
+    face = preprocess_faces([astronaut_face(astronaut_bgr)])
+    float_probs, int8_probs = classifier.predict(face)[0], int8.predict(face)[0]
+    assert LABELS[int(np.argmax(int8_probs))] == LABELS[int(np.argmax(float_probs))] == "happy"
+    assert np.abs(float_probs - int8_probs).max() < INT8_TOLERANCE
 
 
 def test_the_app_side_runs_the_model_without_importing_tensorflow():
