@@ -2,10 +2,11 @@
 
     .venv/bin/python benchmarks/bench_inference.py [--runs 500]
 
-Compares LiteRT running the .tflite file (what EmotionClassifier runs), plain and with
-mirror test-time augmentation (the face and its flip as one batch of two), with a
-tf.function call on the same .keras model; prints median and p90 milliseconds. Run it on an idle
-machine: with the cores shared, the 2-thread figures grow by an order of magnitude.
+Compares LiteRT running the float and the int8 .tflite files (what EmotionClassifier runs),
+plain and with mirror test-time augmentation (the face and its flip as one batch of two),
+with a tf.function call on the same .keras model; prints median and p90 milliseconds.
+Run it on an idle machine: with the cores shared, the 2-thread figures grow by an order
+of magnitude.
 """
 
 from __future__ import annotations
@@ -32,10 +33,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--runs", type=int, default=500)
     args = p.parse_args(argv)
     face = np.random.default_rng(0).random((1, 48, 48, 1), dtype=np.float32)
-    for threads in (1, 2):
-        clf = EmotionClassifier(ASSETS_DIR / "emotion_cnn.tflite", num_threads=threads)
-        print(f"LiteRT, {threads} thread(s):       {timed(clf.predict, face, args.runs)}")
-        print(f"LiteRT, {threads} thread(s), TTA:  {timed(clf.predict_tta, face, args.runs)}")
+    for name in ("emotion_cnn.tflite", "emotion_cnn_int8.tflite"):
+        for threads in (1, 2):
+            clf = EmotionClassifier(ASSETS_DIR / name, num_threads=threads)
+            what = f"{name}, LiteRT, {threads} thread(s)"
+            print(f"{what}:       {timed(clf.predict, face, args.runs)}")
+            print(f"{what}, TTA:  {timed(clf.predict_tta, face, args.runs)}")
     keras_clf = EmotionClassifier(ASSETS_DIR / "emotion_cnn.keras")
     print(f"Keras tf.function:           {timed(keras_clf.predict, face, args.runs)}")
     return 0
