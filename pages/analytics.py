@@ -16,6 +16,7 @@ from emotion_core.report import report_csv, report_filename
 from emotion_core.store import SessionInfo
 from ui.history import format_duration, history_table, manage_session, pick_session
 from ui.resources import get_store
+from ui.routing import route_through_app
 
 MAX_FACE_CHARTS = 4  # per-face charts drawn for "All faces"
 ALL = "All faces"
@@ -75,6 +76,7 @@ def downloads(info: SessionInfo) -> None:
         )
 
 
+route_through_app()  # a direct link on a fresh server: see ui/routing.py
 st.title("Session analytics")
 store = get_store()
 sessions = store.list_sessions()

@@ -11,8 +11,10 @@ from streamlit_webrtc import WebRtcMode, webrtc_streamer
 from emotion_core.live import LiveSession
 from ui.live_panel import render_live_panel
 from ui.resources import LAST_SESSION_KEY, config, get_classifier, get_store
+from ui.routing import route_through_app
 from ui.sidebar import settings_sidebar
 
+route_through_app()  # a direct link on a fresh server: see ui/routing.py
 st.title("Live emotion analysis")
 settings = settings_sidebar()
 try:

@@ -23,12 +23,14 @@ from emotion_core.settings import AnalysisSettings
 from emotion_core.store import RAW_COLUMNS
 from emotion_core.video import MAX_DURATION_S, VIDEO_EXTENSIONS, FrameSampler, analyse_video
 from ui.resources import LAST_SESSION_KEY, get_classifier, get_store
+from ui.routing import route_through_app
 from ui.sidebar import settings_sidebar
 
 JOB_KEY = "media_video_job"  # set while a video runs: survives the rerun that cancels it
 RESULT_KEY = "media_video_result"
 RATES = {"Every frame": None, "10 per second": 10.0, "5 per second": 5.0, "1 per second": 1.0}
 
+route_through_app()  # a direct link on a fresh server: see ui/routing.py
 st.title("Analyze photos and videos")
 settings = settings_sidebar(video=False)
 try:
