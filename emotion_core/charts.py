@@ -137,3 +137,22 @@ def valence_arousal_path(binned: pd.DataFrame, face_id: int) -> go.Figure:
     fig.update_layout(title=title, showlegend=False, **_LAYOUT)
     fig.update_xaxes(title="valence", range=[-1, 1], zeroline=True)
     return fig.update_yaxes(title="arousal", range=[-1, 1], zeroline=True)
+
+
+def live_timeline(table: pd.DataFrame, face_id: int) -> go.Figure:
+    """The last minute of one face's smoothed probabilities, one line per emotion, from
+    :meth:`LiveTimeline.table`; empty bins (a pause, the face out of view) are gaps."""
+    data = table[table["face_id"] == face_id]
+    fig = go.Figure()
+    for e in LABELS:
+        fig.add_trace(
+            go.Scatter(
+                x=data["t"], y=data[f"p_{e}"], name=e, mode="lines", connectgaps=False,
+                line={"color": EMOTION_COLORS[e], "width": 2}, hovertemplate="%{y:.2f}",
+            )
+        )  # fmt: skip
+    fig.update_layout(
+        title=f"Last minute, face {face_id}", height=260, hovermode="x unified", **_LAYOUT
+    )
+    fig.update_xaxes(range=[-60, 0], ticksuffix=" s")
+    return fig.update_yaxes(range=[0, 1], title="probability")

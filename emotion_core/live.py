@@ -18,7 +18,7 @@ import logging
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
@@ -103,6 +103,10 @@ class LiveSession:
             if on == self._record:
                 return
             self._record = on
+            if self._pipeline is not None:  # the page shows the new state at once
+                self._snapshot = replace(
+                    self._snapshot, recording=on and self._recorder is not None
+                )
             if self._recorder is not None and not on:
                 self._off_since = self._last_t
             elif self._recorder is not None:
@@ -117,6 +121,7 @@ class LiveSession:
             if self._pipeline is None or self._paused:
                 return False
             self._paused, self._paused_since = True, self._last_t
+            self._snapshot = replace(self._snapshot, paused=True, faces=())
             return True
 
     def resume(self) -> bool:
@@ -125,6 +130,7 @@ class LiveSession:
             if not self._paused:
                 return False
             self._paused = False
+            self._snapshot = replace(self._snapshot, paused=False)
             gap = self._gap(self._paused_since)
         if gap is not None:
             self._store.add_gap(*gap, "paused")
@@ -142,6 +148,7 @@ class LiveSession:
                 raise LiveError("Recording is off: a marker needs a recorded session.")
             sid, t_rel = self._recorder.session_id, self._last_t - self._t0_session
             self._markers += 1
+            self._snapshot = replace(self._snapshot, markers=self._markers)
         self._store.add_marker(sid, t_rel, text, t_wall=time.time())
         return t_rel
 

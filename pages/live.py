@@ -9,6 +9,7 @@ import streamlit as st
 from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
 from emotion_core.live import LiveSession
+from ui.live_controls import live_controls, record_switch, recording_status
 from ui.live_panel import render_live_panel
 from ui.resources import LAST_SESSION_KEY, config, get_classifier, get_store
 from ui.routing import route_through_app
@@ -27,6 +28,7 @@ if "live_session" not in st.session_state:
     st.session_state.live_session = LiveSession(classifier, get_store())
 live: LiveSession = st.session_state.live_session
 live.update_settings(settings)
+record_on = record_switch(live)
 
 
 def video_frame_callback(frame: av.VideoFrame) -> av.VideoFrame:
@@ -51,8 +53,8 @@ ctx = webrtc_streamer(
     },
 )
 st.caption(
-    "Press START and allow the camera. Frames are analysed on this server and "
-    "never stored; only the numbers are recorded for Session analytics."
+    "Press START and allow the camera. Frames are analysed on this server and never "
+    "stored; while recording, only the numbers are kept for Session analytics."
 )
 
 
@@ -61,8 +63,12 @@ def live_panel() -> None:
     snap = live.snapshot()
     if snap.session_id is not None:
         st.session_state[LAST_SESSION_KEY] = snap.session_id
-    render_live_panel(snap)
+    recording_status(snap, record_on)
+    live_controls(live, snap)
+    render_live_panel(snap, live.timeline() if snap.streaming else None)
 
 
 if ctx.state.playing or live.snapshot().session_id is not None:
     live_panel()
+else:
+    recording_status(live.snapshot(), record_on)

@@ -77,3 +77,90 @@ def test_live_panel_says_when_no_face_is_in_view(classifier, tmp_path, astronaut
     assert not at.exception
     assert any("No face in view" in m.value for m in at.markdown)
     live.stop()
+
+
+def controls_app() -> None:
+    import streamlit as st
+
+    from ui.live_controls import live_controls, record_switch, recording_status
+    from ui.live_panel import render_live_panel
+
+    live = st.session_state["live"]
+    on = record_switch(live)
+    snap = live.snapshot()
+    recording_status(snap, on)
+    live_controls(live, snap)
+    render_live_panel(snap, live.timeline() if snap.streaming else None)
+
+
+def _streaming(classifier, store, frame, n: int = 5) -> LiveSession:
+    live = LiveSession(classifier, store)
+    live.update_settings(AnalysisSettings(mirror=False))
+    for i in range(n):
+        live.process(frame, i / 15)
+    return live
+
+
+def _controls(live: LiveSession) -> AppTest:
+    at = AppTest.from_function(controls_app, default_timeout=TIMEOUT)
+    at.session_state["live"] = live
+    return at.run()
+
+
+def test_pause_and_resume_buttons_switch_the_stream_state(classifier, tmp_path, astronaut_frame):
+    live = _streaming(classifier, SessionStore(sqlite_url(tmp_path / "s.db")), astronaut_frame)
+    at = _controls(live)
+    assert not at.exception
+    assert any("Recording to session" in s.value for s in at.success)
+    at.button(key="live_pause").click().run()
+    assert live.snapshot().paused and "Paused" in at.warning[0].value
+    assert not [b for b in at.button if b.key == "live_pause"]
+    at.button(key="live_resume").click().run()
+    assert not live.snapshot().paused and not at.warning
+    live.stop()
+
+
+def test_mark_moment_stores_the_note_and_clears_it(classifier, tmp_path, astronaut_frame):
+    store = SessionStore(sqlite_url(tmp_path / "s.db"))
+    live = _streaming(classifier, store, astronaut_frame)
+    at = _controls(live)
+    at.text_input(key="live_marker_note").input("question 3").run()
+    at.button(key="live_mark").click().run()
+    assert not at.exception
+    assert "Marked “question 3”" in at.success[-1].value
+    assert at.text_input(key="live_marker_note").value == ""
+    sid = live.snapshot().session_id
+    assert list(store.load_markers(sid)["note"]) == ["question 3"]
+    at.button(key="live_mark").click().run()  # without a note: still a marker
+    assert len(store.load_markers(sid)) == 2
+    live.stop()
+
+
+def test_record_switch_off_says_so_and_disables_markers(classifier, tmp_path, astronaut_frame):
+    store = SessionStore(sqlite_url(tmp_path / "s.db"))
+    live = LiveSession(classifier, store)
+    at = _controls(live)
+    assert "will be recorded" in at.caption[0].value  # before the stream
+    at.toggle(key="live_record").set_value(False).run()
+    assert "will not be recorded" in at.caption[0].value
+    for i in range(3):
+        live.process(astronaut_frame, i / 15)
+    at.run()
+    assert "Not recording" in at.info[0].value
+    assert at.button(key="live_mark").disabled
+    assert store.list_sessions() == []
+    live.stop()
+
+
+def test_snapshot_and_timeline_are_shown_while_streaming_only(
+    classifier, tmp_path, astronaut_frame
+):
+    live = _streaming(classifier, SessionStore(sqlite_url(tmp_path / "s.db")), astronaut_frame)
+    at = _controls(live)
+    assert [b.label for b in at.get("download_button")] == ["Snapshot"]
+    charts = at.get("plotly_chart")
+    assert len(charts) == 2  # the live timeline and the label counts
+    live.stop()
+    at.run()
+    assert not at.get("download_button") and not at.button
+    assert any("nothing to snapshot" in c.value for c in at.caption)

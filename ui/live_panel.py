@@ -10,12 +10,17 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from emotion_core import charts
 from emotion_core.emotions import EMOTION_COLORS
 from emotion_core.live import LiveSnapshot
+from emotion_core.live_timeline import main_face
+
+MAIN = "Main face"
 
 
-def render_live_panel(snap: LiveSnapshot) -> None:
-    """Counters, the current label of each face and a running label histogram."""
+def render_live_panel(snap: LiveSnapshot, timeline: pd.DataFrame | None = None) -> None:
+    """Counters, the current label of each face, the last minute's timeline (from
+    :meth:`LiveSession.timeline`) and a running label histogram."""
     if not snap.streaming:
         if snap.session_id is not None:
             st.info(
@@ -37,12 +42,31 @@ def render_live_panel(snap: LiveSnapshot) -> None:
                 f"<span style='color:{color};font-weight:600'>{label}</span> ({conf:.0%})",
                 unsafe_allow_html=True,
             )
-    else:
+    elif not snap.paused:
         st.write("No face in view.")
+    if timeline is not None and not timeline.empty:
+        _timeline(timeline)
     if snap.label_counts:
         st.plotly_chart(_label_counts_figure(snap.label_counts), key="live_counts")
     if snap.errors:
         st.warning(f"{snap.errors} frame(s) could not be analysed; see the server log.")
+
+
+def _timeline(table: pd.DataFrame) -> None:
+    """The live chart of the main face, or of the face picked in the selector."""
+    ids = sorted(int(f) for f in table["face_id"].unique())
+    pick = MAIN
+    if len(ids) > 1:  # the key follows the faces, so a face that left resets the pick
+        pick = st.segmented_control(
+            "Timeline of",
+            [MAIN, *ids],
+            default=MAIN,
+            format_func=lambda f: f if f == MAIN else f"Face #{f}",
+            key="live_timeline_face_" + "-".join(map(str, ids)),
+        )
+    face = main_face(table) if pick in (MAIN, None) else int(pick)
+    if face is not None:
+        st.plotly_chart(charts.live_timeline(table, face), key="live_timeline")
 
 
 def _label_counts_figure(counts: dict[str, int]) -> go.Figure:

@@ -1,0 +1,113 @@
+"""The Live page's controls: record switch, pause/resume, snapshot and markers.
+
+Buttons act on the :class:`LiveSession` through callbacks, which run before the
+fragment redraws, so the panel shows the new state at once. Messages for the user go
+through ``st.session_state`` because a callback cannot draw.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import streamlit as st
+
+from emotion_core.live import LiveError, LiveSession, LiveSnapshot
+from emotion_core.store import MARKER_NOTE_MAX
+
+RECORD_KEY = "live_record"
+NOTE_KEY = "live_marker_note"
+MESSAGE_KEY = "live_message"  # (kind, text) from the last callback
+
+
+def record_switch(live: LiveSession) -> bool:
+    """The privacy switch, usable before and during a stream."""
+    on = st.toggle(
+        "Record this session",
+        value=True,
+        key=RECORD_KEY,
+        help="Off: faces are analysed and shown live, but nothing is stored (no session, "
+        "no numbers). Can be switched during a stream.",
+    )
+    live.set_recording(on)
+    return on
+
+
+def recording_status(snap: LiveSnapshot, record_on: bool) -> None:
+    """One line that always says whether anything is being recorded."""
+    if not snap.streaming:
+        st.caption(
+            "The next stream **will be recorded** as numbers (never pictures)."
+            if record_on
+            else "The next stream **will not be recorded**: nothing will be stored."
+        )
+    elif snap.paused:
+        st.warning("Paused: the video keeps flowing; nothing is analysed or recorded.")
+    elif snap.recording:
+        st.success(
+            f"Recording to session #{snap.session_id}: numbers only, never pictures.",
+            icon=":material/radio_button_checked:",
+        )
+    else:
+        st.info("Not recording: faces are analysed live, nothing is stored.")
+
+
+def _pause(live: LiveSession) -> None:
+    if not live.pause():
+        st.session_state[MESSAGE_KEY] = ("info", "Nothing to pause: the stream is stopped.")
+
+
+def _mark(live: LiveSession) -> None:
+    note = st.session_state.get(NOTE_KEY, "")
+    try:
+        t_rel = live.mark(note)
+    except (LiveError, ValueError) as exc:
+        st.session_state[MESSAGE_KEY] = ("error", str(exc))
+        return
+    st.session_state[NOTE_KEY] = ""
+    label = f" “{note.strip()}”" if note.strip() else ""
+    st.session_state[MESSAGE_KEY] = ("success", f"Marked{label} at {t_rel:.1f} s.")
+
+
+def live_controls(live: LiveSession, snap: LiveSnapshot) -> None:
+    """Pause/Resume, Snapshot, and Mark moment with an optional note (while streaming)."""
+    if not snap.streaming:
+        st.caption("The stream is stopped: there is nothing to snapshot, pause or mark.")
+        return
+    cols = st.columns([1, 1, 3, 1], vertical_alignment="bottom")
+    if snap.paused:
+        cols[0].button("Resume", key="live_resume", icon=":material/play_arrow:",
+                       on_click=live.resume)  # fmt: skip
+    else:
+        cols[0].button("Pause", key="live_pause", icon=":material/pause:", on_click=_pause,
+                       args=(live,))  # fmt: skip
+    stamp = datetime.now().strftime("%Y-%m-%dT%H-%M-%S")
+    cols[1].download_button(
+        "Snapshot",
+        lambda: live.snapshot_png() or b"",  # encoded only on the click, never stored
+        f"emotion-snapshot-{stamp}.png",
+        "image/png",
+        key="live_snapshot",
+        on_click="ignore",
+        icon=":material/photo_camera:",
+        help="The current annotated frame as a PNG, to your browser only.",
+    )
+    cols[2].text_input(
+        "Note for the marker (optional)",
+        key=NOTE_KEY,
+        max_chars=MARKER_NOTE_MAX,
+        placeholder="e.g. question 3, ad starts",
+    )
+    cols[3].button(
+        "Mark moment",
+        key="live_mark",
+        icon=":material/bookmark_add:",
+        on_click=_mark,
+        args=(live,),
+        disabled=not snap.recording,
+        help="Stores the moment (and the note) with the session."
+        if snap.recording
+        else "Recording is off: there is no session to mark.",
+    )
+    message = st.session_state.pop(MESSAGE_KEY, None)
+    if message:
+        getattr(st, message[0])(message[1])
