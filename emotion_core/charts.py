@@ -30,18 +30,30 @@ def _empty(title: str) -> go.Figure:
     return fig.update_xaxes(visible=False).update_yaxes(visible=False)
 
 
-def timeline(binned: pd.DataFrame, face_id: int) -> go.Figure:
+GAP_COLOR = "rgba(120,120,120,0.18)"
+MARKER_COLOR = "#222222"
+
+
+def timeline(
+    binned: pd.DataFrame,
+    face_id: int,
+    markers: pd.DataFrame | None = None,
+    gaps: pd.DataFrame | None = None,
+) -> go.Figure:
     """Stacked areas of the smoothed probabilities of one face over time, with a ribbon
-    of the dominant emotion drawn above them."""
+    of the dominant emotion drawn above them, ``markers`` (t_rel, note) as labelled
+    vertical lines and ``gaps`` (t_start, t_end, reason) as grey bands where the areas
+    drop to nothing: a pause is not a face-less stretch."""
     title = f"Emotion timeline, face {face_id}"
     data = binned[binned["face_id"] == face_id]
     if data.empty:
         return _empty(title)
+    areas = _break_at_gaps(data, gaps)
     fig = go.Figure()
     for e in LABELS:
         fig.add_trace(
             go.Scatter(
-                x=data["t_rel"], y=data[f"p_{e}"], name=e, stackgroup="p", mode="none",
+                x=areas["t_rel"], y=areas[f"p_{e}"], name=e, stackgroup="p", mode="none",
                 fillcolor=EMOTION_COLORS[e], hovertemplate="%{y:.2f}",
             )
         )  # fmt: skip
@@ -55,7 +67,41 @@ def timeline(binned: pd.DataFrame, face_id: int) -> go.Figure:
     )  # fmt: skip
     fig.update_layout(title=title, hovermode="x unified", **_LAYOUT)
     fig.update_xaxes(ticksuffix=" s")  # a unit, not an axis title: the legend sits below
+    _draw_gaps(fig, gaps)
+    _draw_markers(fig, markers)
     return fig.update_yaxes(title="probability", range=[0, 1.1])
+
+
+def _break_at_gaps(data: pd.DataFrame, gaps: pd.DataFrame | None) -> pd.DataFrame:
+    """Zero rows at each gap's edges, so the stacked areas do not bridge the gap."""
+    if gaps is None or gaps.empty:
+        return data
+    edges = np.concatenate([gaps["t_start"].to_numpy(), gaps["t_end"].to_numpy()])
+    zeros = pd.DataFrame({"t_rel": edges, **{f"p_{e}": 0.0 for e in LABELS}})
+    return pd.concat([data, zeros], ignore_index=True).sort_values("t_rel", kind="stable")
+
+
+def _draw_gaps(fig: go.Figure, gaps: pd.DataFrame | None) -> None:
+    for gap in [] if gaps is None else gaps.itertuples():
+        fig.add_vrect(
+            x0=gap.t_start, x1=gap.t_end, fillcolor=GAP_COLOR, line_width=0,
+            annotation_text=gap.reason, annotation_position="top left",
+        )  # fmt: skip
+
+
+def _draw_markers(fig: go.Figure, markers: pd.DataFrame | None) -> None:
+    """Vertical lines with the note (plain text: Plotly escapes it) as a label."""
+    for m in [] if markers is None else markers.itertuples():
+        fig.add_vline(
+            x=m.t_rel, line={"color": MARKER_COLOR, "dash": "dot", "width": 1},
+            annotation_text=_plotly_text(m.note) or "marker", annotation_position="top",
+            annotation_font_size=11,
+        )  # fmt: skip
+
+
+def _plotly_text(text: str) -> str:
+    """Plotly renders a small HTML subset (<b>, <br>…) in annotations: escape it."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def confidence_histogram(samples: pd.DataFrame, bands: pd.DataFrame) -> go.Figure:

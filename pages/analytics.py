@@ -49,11 +49,14 @@ def time_range(samples: pd.DataFrame, session_id: int) -> tuple[float, float]:
     return st.slider("Time range (seconds)", t0, t1, (t0, t1), step, key=f"range_{session_id}")
 
 
-def show_charts(part: pd.DataFrame, faces: list[int]) -> None:
+def show_charts(
+    part: pd.DataFrame, faces: list[int], markers: pd.DataFrame, gaps: pd.DataFrame
+) -> None:
     binned = analytics.downsample(part)
     for face in faces[:MAX_FACE_CHARTS]:
         left, right = st.columns([3, 2])
-        left.plotly_chart(charts.timeline(binned, face), key=f"timeline_{face}")
+        timeline = charts.timeline(binned, face, markers, gaps)
+        left.plotly_chart(timeline, key=f"timeline_{face}")
         right.plotly_chart(charts.valence_arousal_path(binned, face), key=f"va_{face}")
     if len(faces) > MAX_FACE_CHARTS:
         st.caption(f"Timelines of the first {MAX_FACE_CHARTS} faces; pick a face for others.")
@@ -63,17 +66,40 @@ def show_charts(part: pd.DataFrame, faces: list[int]) -> None:
     right.plotly_chart(charts.transition_heatmap(analytics.transitions(part)))
 
 
+DOWNLOADS = {"detail": "Per-frame CSV", "summary": "Summary CSV", "markers": "Markers CSV"}
+
+
 def downloads(info: SessionInfo) -> None:
-    left, right = st.columns(2)
-    for col, summary, label in ((left, False, "Per-frame CSV"), (right, True, "Summary CSV")):
+    for col, (kind, label) in zip(st.columns(len(DOWNLOADS)), DOWNLOADS.items()):
         col.download_button(
             label,
-            partial(report_csv, store, info.id, summary),  # built only when clicked
-            report_filename(info, summary),
+            partial(report_csv, store, info.id, kind=kind),  # built only when clicked
+            report_filename(info, kind=kind),
             "text/csv",
             on_click="ignore",
             icon=":material/download:",
+            key=f"download_{kind}",
         )
+
+
+def show_model(info: SessionInfo) -> None:
+    if info.model_file:
+        st.caption(f"Model: `{info.model_file}` · SHA-256 `{info.model_hash}`")
+    else:
+        st.caption("Model: not recorded (a session from before model tracking).")
+
+
+def show_markers(markers: pd.DataFrame, gaps: pd.DataFrame) -> None:
+    """The markers as a table (notes are plain text cells, never HTML), and the gaps."""
+    st.subheader("Markers")
+    if markers.empty:
+        st.caption("No markers: press **Mark moment** on the Live page while recording.")
+    else:
+        table = markers.assign(time=markers["t_rel"].map(format_duration))
+        st.dataframe(table[["time", "t_rel", "note"]], hide_index=True)
+    for reason, group in gaps.groupby("reason"):
+        total = float((group["t_end"] - group["t_start"]).sum())
+        st.caption(f"{reason.capitalize()}: {len(group)} time(s), {format_duration(total)}.")
 
 
 route_through_app()  # a direct link on a fresh server: see ui/routing.py
@@ -92,7 +118,9 @@ if not sessions:
 history_table(sessions)
 info = pick_session(sessions)
 manage_session(store, info)
+show_model(info)
 downloads(info)
+markers, gaps = store.load_markers(info.id), store.load_gaps(info.id)
 samples = load_samples(store.url, info.id, store.count_samples(info.id))
 if samples.empty:
     st.info("This session has no analysed frames yet.")
@@ -109,6 +137,8 @@ if len(face_list) > 1:
         key=f"face_{info.id}",
     )
 face = None if pick in (ALL, None) else int(pick)
-part = analytics.select(samples, time_range(samples, info.id), face)
+t_range = time_range(samples, info.id)
+part = analytics.select(samples, t_range, face)
 show_summary(part)
-show_charts(part, face_list if face is None else [face])
+show_charts(part, face_list if face is None else [face], markers, gaps)
+show_markers(markers, gaps)

@@ -9,7 +9,7 @@ import streamlit as st
 from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
 from emotion_core.live import LiveSession
-from ui.live_controls import live_controls, record_switch, recording_status
+from ui.live_controls import live_controls, record_switch, recording_status, snapshot_button
 from ui.live_panel import render_live_panel
 from ui.resources import LAST_SESSION_KEY, config, get_classifier, get_store
 from ui.routing import route_through_app
@@ -52,6 +52,7 @@ ctx = webrtc_streamer(
         "found. Allow the camera in the browser's address bar and press START."
     },
 )
+snapshot_button(live, ctx.state.playing)
 st.caption(
     "Press START and allow the camera. Frames are analysed on this server and never "
     "stored; while recording, only the numbers are kept for Session analytics."

@@ -49,7 +49,7 @@ def test_one_session_shows_figures_and_charts(db):
     assert metrics["Uncertain"] == "10%"  # 1 of face 0's 10 rows
     assert len(at.get("plotly_chart")) == 5  # timeline, trajectory, share, bands, transitions
     assert not at.segmented_control  # no face selector for one face
-    assert len(at.get("download_button")) == 2
+    assert len(at.get("download_button")) == 3  # detail, summary, markers
 
 
 def test_two_faces_get_a_selector_and_the_time_range_filters(db):
@@ -123,3 +123,18 @@ def test_an_hour_long_session_stays_responsive(db):
     elapsed = time.perf_counter() - start
     assert not at.exception and elapsed < HOUR_RERUN_MAX_S, elapsed
     assert {m.label: m.value for m in at.metric}["Duration"] == "40:00"
+
+
+def test_markers_gaps_and_model_are_shown_with_the_session(db):
+    sid = make_session(db)
+    db.add_marker(sid, 1.0, "<script>alert(1)</script> question 3", t_wall=0.0)
+    db.add_gap(sid, 2.0, 3.0, "paused")
+    at = _page().run()
+    assert not at.exception and not at.error
+    table = at.dataframe[-1].value
+    assert list(table["note"]) == ["<script>alert(1)</script> question 3"]  # a text cell
+    assert any("Paused: 1 time(s)" in c.value for c in at.caption)
+    assert any("Model: not recorded" in c.value for c in at.caption)
+    timeline = at.get("plotly_chart")[0].proto.spec
+    assert "question 3" in timeline and "&lt;script&gt;" in timeline  # escaped label
+    assert "paused" in timeline

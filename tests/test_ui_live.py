@@ -82,12 +82,13 @@ def test_live_panel_says_when_no_face_is_in_view(classifier, tmp_path, astronaut
 def controls_app() -> None:
     import streamlit as st
 
-    from ui.live_controls import live_controls, record_switch, recording_status
+    from ui.live_controls import live_controls, record_switch, recording_status, snapshot_button
     from ui.live_panel import render_live_panel
 
     live = st.session_state["live"]
     on = record_switch(live)
     snap = live.snapshot()
+    snapshot_button(live, snap.streaming)
     recording_status(snap, on)
     live_controls(live, snap)
     render_live_panel(snap, live.timeline() if snap.streaming else None)
@@ -140,9 +141,9 @@ def test_record_switch_off_says_so_and_disables_markers(classifier, tmp_path, as
     store = SessionStore(sqlite_url(tmp_path / "s.db"))
     live = LiveSession(classifier, store)
     at = _controls(live)
-    assert "will be recorded" in at.caption[0].value  # before the stream
+    assert any("will be recorded" in c.value for c in at.caption)  # before the stream
     at.toggle(key="live_record").set_value(False).run()
-    assert "will not be recorded" in at.caption[0].value
+    assert any("will not be recorded" in c.value for c in at.caption)
     for i in range(3):
         live.process(astronaut_frame, i / 15)
     at.run()
@@ -163,4 +164,4 @@ def test_snapshot_and_timeline_are_shown_while_streaming_only(
     live.stop()
     at.run()
     assert not at.get("download_button") and not at.button
-    assert any("nothing to snapshot" in c.value for c in at.caption)
+    assert any("there is nothing to take" in c.value for c in at.caption)

@@ -68,22 +68,18 @@ def _mark(live: LiveSession) -> None:
     st.session_state[MESSAGE_KEY] = ("success", f"Marked{label} at {t_rel:.1f} s.")
 
 
-def live_controls(live: LiveSession, snap: LiveSnapshot) -> None:
-    """Pause/Resume, Snapshot, and Mark moment with an optional note (while streaming)."""
-    if not snap.streaming:
-        st.caption("The stream is stopped: there is nothing to snapshot, pause or mark.")
+def snapshot_button(live: LiveSession, streaming: bool) -> None:
+    """The current annotated frame as a PNG download, encoded only on the click.
+
+    Drawn by the page, not in the 1-second fragment: Streamlit drops a download's
+    prepared file when its element is redrawn, which would cancel a slow download."""
+    if not streaming:
+        st.caption("Snapshot: the stream is stopped, there is nothing to take.")
         return
-    cols = st.columns([1, 1, 3, 1], vertical_alignment="bottom")
-    if snap.paused:
-        cols[0].button("Resume", key="live_resume", icon=":material/play_arrow:",
-                       on_click=live.resume)  # fmt: skip
-    else:
-        cols[0].button("Pause", key="live_pause", icon=":material/pause:", on_click=_pause,
-                       args=(live,))  # fmt: skip
     stamp = datetime.now().strftime("%Y-%m-%dT%H-%M-%S")
-    cols[1].download_button(
+    st.download_button(
         "Snapshot",
-        lambda: live.snapshot_png() or b"",  # encoded only on the click, never stored
+        lambda: live.snapshot_png() or b"",  # encoded on the click, never stored
         f"emotion-snapshot-{stamp}.png",
         "image/png",
         key="live_snapshot",
@@ -91,13 +87,27 @@ def live_controls(live: LiveSession, snap: LiveSnapshot) -> None:
         icon=":material/photo_camera:",
         help="The current annotated frame as a PNG, to your browser only.",
     )
-    cols[2].text_input(
+
+
+def live_controls(live: LiveSession, snap: LiveSnapshot) -> None:
+    """Pause/Resume, and Mark moment with an optional note (while streaming)."""
+    if not snap.streaming:
+        st.caption("The stream is stopped: there is nothing to pause or mark.")
+        return
+    cols = st.columns([1, 4, 1], vertical_alignment="bottom")
+    if snap.paused:
+        cols[0].button("Resume", key="live_resume", icon=":material/play_arrow:",
+                       on_click=live.resume)  # fmt: skip
+    else:
+        cols[0].button("Pause", key="live_pause", icon=":material/pause:", on_click=_pause,
+                       args=(live,))  # fmt: skip
+    cols[1].text_input(
         "Note for the marker (optional)",
         key=NOTE_KEY,
         max_chars=MARKER_NOTE_MAX,
         placeholder="e.g. question 3, ad starts",
     )
-    cols[3].button(
+    cols[2].button(
         "Mark moment",
         key="live_mark",
         icon=":material/bookmark_add:",
