@@ -34,16 +34,22 @@ GAP_COLOR = "rgba(120,120,120,0.18)"
 MARKER_COLOR = "#222222"
 
 
+MOMENT_COLORS = {"sustained": "#264653", "change": "#E76F51", "unusual": "#9B2226"}
+MOMENT_Y = -0.06  # moments are drawn as bars just below the probability areas
+
+
 def timeline(
     binned: pd.DataFrame,
     face_id: int,
     markers: pd.DataFrame | None = None,
     gaps: pd.DataFrame | None = None,
+    moments: pd.DataFrame | None = None,
 ) -> go.Figure:
     """Stacked areas of the smoothed probabilities of one face over time, with a ribbon
     of the dominant emotion drawn above them, ``markers`` (t_rel, note) as labelled
-    vertical lines and ``gaps`` (t_start, t_end, reason) as grey bands where the areas
-    drop to nothing: a pause is not a face-less stretch."""
+    vertical lines, ``gaps`` (t_start, t_end, reason) as grey bands where the areas
+    drop to nothing (a pause is not a face-less stretch) and this face's notable
+    ``moments`` (:func:`moments.notable_moments`) as bars below the areas."""
     title = f"Emotion timeline, face {face_id}"
     data = binned[binned["face_id"] == face_id]
     if data.empty:
@@ -69,7 +75,29 @@ def timeline(
     fig.update_xaxes(ticksuffix=" s")  # a unit, not an axis title: the legend sits below
     _draw_gaps(fig, gaps)
     _draw_markers(fig, markers)
-    return fig.update_yaxes(title="probability", range=[0, 1.1])
+    low = _draw_moments(fig, moments, face_id)
+    return fig.update_yaxes(title="probability", range=[low, 1.1])
+
+
+def _draw_moments(fig: go.Figure, moments: pd.DataFrame | None, face_id: int) -> float:
+    """One bar trace per kind (a few traces, however many moments); returns the y-axis
+    floor that makes room for them."""
+    mine = None if moments is None else moments[moments["face_id"] == face_id]
+    if mine is None or mine.empty:
+        return 0.0
+    for kind, group in mine.groupby("kind"):
+        x, text = [], []
+        for m in group.itertuples():
+            x += [m.start, m.end, None]
+            text += [m.what, m.what, None]
+        fig.add_trace(
+            go.Scatter(
+                x=x, y=[MOMENT_Y if v is not None else None for v in x], mode="lines",
+                line={"color": MOMENT_COLORS.get(str(kind), "#555555"), "width": 7},
+                name=f"moment: {kind}", text=text, hovertemplate="%{text}",
+            )
+        )  # fmt: skip
+    return 2 * MOMENT_Y
 
 
 def _break_at_gaps(data: pd.DataFrame, gaps: pd.DataFrame | None) -> pd.DataFrame:

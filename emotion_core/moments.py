@@ -11,7 +11,7 @@ face out of view for more than :data:`MAX_HOLE_S`):
   at least :data:`VALENCE_JUMP` within :data:`CHANGE_S` s; strength = the valence
   step over its largest possible size (a switch between two emotions of equal valence
   gets at least :data:`MIN_CHANGE_STRENGTH`).
-- **unusual**: the face's valence, averaged over :data:`SMOOTH_S` s, stays at least
+- **unusual**: the face's valence, averaged over :data:`SMOOTH_S` s (centred), stays at least
   :data:`UNUSUAL_Z` standard deviations from the face's own session mean for at least
   :data:`UNUSUAL_S` s (a baseline per face, not a norm across people); strength =
   mean |z| / (2 x :data:`UNUSUAL_Z`), capped at 1.
@@ -150,10 +150,12 @@ def _unusual(t: np.ndarray, z: np.ndarray) -> list[dict]:
 
 
 def _time_mean(t: np.ndarray, x: np.ndarray, window: float) -> np.ndarray:
-    """Mean of ``x`` over the trailing ``window`` seconds at each row (cumulative sums)."""
-    start = np.searchsorted(t, t - window, side="left")
+    """Mean of ``x`` over the ``window`` seconds centred on each row (cumulative sums;
+    centred, so a stretch found is not shifted late)."""
+    start = np.searchsorted(t, t - window / 2, side="left")
+    stop = np.searchsorted(t, t + window / 2, side="right")
     cum = np.concatenate([[0.0], np.cumsum(x)])
-    return (cum[1:] - cum[start]) / (np.arange(1, len(t) + 1) - start)
+    return (cum[stop] - cum[start]) / (stop - start)
 
 
 def _moment(start: float, end: float, kind: str, what: str, strength: float) -> dict:

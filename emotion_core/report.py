@@ -1,9 +1,11 @@
-"""CSV reports of one session: per-frame detail, a one-row summary, and its markers.
+"""CSV reports of one session: per-frame detail, a one-row summary, its markers and
+its notable moments.
 
 :func:`report_csv` is the one producer of the bytes, used by the Session analytics
 page's download buttons and by the command line::
 
-    python -m emotion_core.report --session ID [--out file.csv] [--summary | --markers] [--db URL]
+    python -m emotion_core.report --session ID [--out file.csv] [--db URL] \\
+        [--summary | --markers | --moments]
 
 Exit codes: 0 written, 2 unknown session (message on stderr).
 """
@@ -19,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from emotion_core import analytics
+from emotion_core import analytics, moments
 from emotion_core.emotions import LABELS, UNCERTAIN
 from emotion_core.store import (
     DEFAULT_DB_PATH,
@@ -30,7 +32,7 @@ from emotion_core.store import (
 )
 from emotion_core.store import sqlite_url as _sqlite_url
 
-KINDS = ("detail", "summary", "markers")
+KINDS = ("detail", "summary", "markers", "moments")
 INT_COLUMNS = ("session_id", "frame_index")
 NULLABLE_INT_COLUMNS = ("face_id", "x", "y", "w", "h")  # empty on a no-face row
 
@@ -60,7 +62,8 @@ def summary_frame(
     gaps: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row: the session's metadata and model, headline figures, emotion shares,
-    bands, how many markers it has and how long it was paused / not recorded."""
+    bands, how many markers and notable moments it has, its strongest moment, and how
+    long it was paused / not recorded."""
     s = analytics.summarize(samples)
     shares = analytics.emotion_shares(samples)
     bands = analytics.confidence_bands(samples)
@@ -85,9 +88,21 @@ def summary_frame(
         "model_file": info.model_file,
         "model_hash": info.model_hash,
         "markers": 0 if markers is None else len(markers),
+        **_moments_summary(moments.notable_moments(samples, gaps)),
         **{f"{r.replace(' ', '_')}_s": _gap_seconds(gaps, r) for r in ("paused", "not recorded")},
     }
     return pd.DataFrame([row])
+
+
+def _moments_summary(found: pd.DataFrame) -> dict:
+    """How many moments of each kind, and the strongest one in words."""
+    counts = found["kind"].value_counts()
+    row = {f"moments_{k}": int(counts.get(k, 0)) for k in ("sustained", "change", "unusual")}
+    top = None
+    if len(found):
+        m = found.loc[found["strength"].idxmax()]
+        top = f"{m['start']:.1f}-{m['end']:.1f} s, face {m['face_id']}: {m['what']}"
+    return row | {"strongest_moment": top}
 
 
 def _gap_seconds(gaps: pd.DataFrame | None, reason: str) -> float:
@@ -100,8 +115,9 @@ def _gap_seconds(gaps: pd.DataFrame | None, reason: str) -> float:
 def report_csv(
     store: SessionStore, session_id: int, summary: bool = False, kind: str | None = None
 ) -> bytes:
-    """The detail CSV (every column of every stored row), the summary CSV or the
-    markers CSV (``session_id, t_rel, t_wall, note``), UTF-8.
+    """The detail CSV (every column of every stored row), the summary CSV, the markers
+    CSV (``session_id, t_rel, t_wall, note``) or the notable-moments CSV
+    (``session_id`` + :data:`moments.COLUMNS`), UTF-8.
 
     Raises :class:`UnknownSession` for an id the store does not hold."""
     kind = _kind(summary, kind)
@@ -110,6 +126,9 @@ def report_csv(
         raise UnknownSession(f"no session with id {session_id} in the store")
     if kind == "markers":
         table = store.load_markers(session_id)[list(MARKER_COLUMNS)]
+    elif kind == "moments":
+        found = moments.notable_moments(store.load_samples(session_id), store.load_gaps(session_id))
+        table = found.assign(session_id=session_id)[["session_id", *moments.COLUMNS]]
     elif kind == "summary":
         table = summary_frame(
             info,
@@ -137,6 +156,7 @@ def _parser() -> argparse.ArgumentParser:
     kind = p.add_mutually_exclusive_group()
     kind.add_argument("--summary", action="store_true", help="the one-row summary, not detail")
     kind.add_argument("--markers", action="store_true", help="the session's markers")
+    kind.add_argument("--moments", action="store_true", help="its notable moments")
     p.add_argument(
         "--db",
         default=os.environ.get("EMOTION_DB_URL") or _sqlite_url(DEFAULT_DB_PATH),
@@ -150,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     store = SessionStore(args.db)
     try:
         info = store.get_session(args.session)
-        kind = "summary" if args.summary else "markers" if args.markers else "detail"
+        kind = next((k for k in ("summary", "markers", "moments") if getattr(args, k)), "detail")
         data = report_csv(store, args.session, kind=kind)
     except UnknownSession as exc:
         print(f"error: {exc}", file=sys.stderr)

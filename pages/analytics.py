@@ -11,12 +11,13 @@ from functools import partial
 import pandas as pd
 import streamlit as st
 
-from emotion_core import analytics, charts
+from emotion_core import analytics, charts, moments
 from emotion_core.report import report_csv, report_filename
 from emotion_core.store import SessionInfo
 from ui.history import format_duration, history_table, manage_session, pick_session
 from ui.resources import get_store
 from ui.routing import route_through_app
+from ui.session_notes import show_markers, show_model, show_moments
 
 MAX_FACE_CHARTS = 4  # per-face charts drawn for "All faces"
 ALL = "All faces"
@@ -26,6 +27,13 @@ ALL = "All faces"
 def load_samples(db_url: str, session_id: int, rows: int) -> pd.DataFrame:
     """Cached per row count, so a session still recording is reloaded when it grows."""
     return get_store().load_samples(session_id)
+
+
+@st.cache_data(max_entries=4, show_spinner="Finding notable moments…")
+def find_moments(db_url: str, session_id: int, rows: int) -> pd.DataFrame:
+    """On the whole session (the baseline is the session's), cached like the samples."""
+    store = get_store()
+    return moments.notable_moments(store.load_samples(session_id), store.load_gaps(session_id))
 
 
 def show_summary(part: pd.DataFrame) -> None:
@@ -49,13 +57,12 @@ def time_range(samples: pd.DataFrame, session_id: int) -> tuple[float, float]:
     return st.slider("Time range (seconds)", t0, t1, (t0, t1), step, key=f"range_{session_id}")
 
 
-def show_charts(
-    part: pd.DataFrame, faces: list[int], markers: pd.DataFrame, gaps: pd.DataFrame
-) -> None:
+def show_charts(part: pd.DataFrame, faces: list[int], notes: tuple[pd.DataFrame, ...]) -> None:
+    """``notes``: the markers, gaps and moments drawn on each timeline."""
     binned = analytics.downsample(part)
     for face in faces[:MAX_FACE_CHARTS]:
         left, right = st.columns([3, 2])
-        timeline = charts.timeline(binned, face, markers, gaps)
+        timeline = charts.timeline(binned, face, *notes)
         left.plotly_chart(timeline, key=f"timeline_{face}")
         right.plotly_chart(charts.valence_arousal_path(binned, face), key=f"va_{face}")
     if len(faces) > MAX_FACE_CHARTS:
@@ -66,7 +73,12 @@ def show_charts(
     right.plotly_chart(charts.transition_heatmap(analytics.transitions(part)))
 
 
-DOWNLOADS = {"detail": "Per-frame CSV", "summary": "Summary CSV", "markers": "Markers CSV"}
+DOWNLOADS = {
+    "detail": "Per-frame CSV",
+    "summary": "Summary CSV",
+    "markers": "Markers CSV",
+    "moments": "Moments CSV",
+}
 
 
 def downloads(info: SessionInfo) -> None:
@@ -80,26 +92,6 @@ def downloads(info: SessionInfo) -> None:
             icon=":material/download:",
             key=f"download_{kind}",
         )
-
-
-def show_model(info: SessionInfo) -> None:
-    if info.model_file:
-        st.caption(f"Model: `{info.model_file}` · SHA-256 `{info.model_hash}`")
-    else:
-        st.caption("Model: not recorded (a session from before model tracking).")
-
-
-def show_markers(markers: pd.DataFrame, gaps: pd.DataFrame) -> None:
-    """The markers as a table (notes are plain text cells, never HTML), and the gaps."""
-    st.subheader("Markers")
-    if markers.empty:
-        st.caption("No markers: press **Mark moment** on the Live page while recording.")
-    else:
-        table = markers.assign(time=markers["t_rel"].map(format_duration))
-        st.dataframe(table[["time", "t_rel", "note"]], hide_index=True)
-    for reason, group in gaps.groupby("reason"):
-        total = float((group["t_end"] - group["t_start"]).sum())
-        st.caption(f"{reason.capitalize()}: {len(group)} time(s), {format_duration(total)}.")
 
 
 route_through_app()  # a direct link on a fresh server: see ui/routing.py
@@ -139,6 +131,10 @@ if len(face_list) > 1:
 face = None if pick in (ALL, None) else int(pick)
 t_range = time_range(samples, info.id)
 part = analytics.select(samples, t_range, face)
+found = find_moments(store.url, info.id, len(samples))
+found = found[(found["end"] >= t_range[0]) & (found["start"] <= t_range[1])]
+found = found if face is None else found[found["face_id"] == face]
 show_summary(part)
-show_charts(part, face_list if face is None else [face], markers, gaps)
+show_charts(part, face_list if face is None else [face], (markers, gaps, found))
+show_moments(found)
 show_markers(markers, gaps)

@@ -163,3 +163,24 @@ def test_summary_counts_markers_pauses_and_names_the_model(store):
     assert row["paused_s"] == pytest.approx(3.5) and row["not_recorded_s"] == pytest.approx(2.0)
     with pytest.raises(ValueError):
         report.report_csv(store, sid, kind="everything")
+
+
+def test_moments_csv_and_summary_carry_the_notable_moments(sqlite_store, tmp_path):
+    from test_moments import session
+
+    from emotion_core import moments
+
+    sid = sqlite_store.create_session("webcam", {})
+    rows = session({0: [(0, 10, "neutral"), (10, 20, "happy"), (20, 30, "neutral")]})
+    rows = rows.assign(session_id=sid, t_wall=0.0)
+    sqlite_store.add_samples(rows.astype(object).where(rows.notna(), None).to_dict("records"))
+    data = report.report_csv(sqlite_store, sid, kind="moments")
+    table = pd.read_csv(io.BytesIO(data))
+    assert list(table.columns) == ["session_id", *moments.COLUMNS]
+    assert (table["kind"] == "sustained").sum() == 1 and (table["kind"] == "change").sum() == 2
+    row = pd.read_csv(io.BytesIO(report.report_csv(sqlite_store, sid, summary=True))).iloc[0]
+    assert (row["moments_sustained"], row["moments_change"], row["moments_unusual"]) == (1, 2, 0)
+    assert "happy held" in row["strongest_moment"]
+    out = tmp_path / "moments.csv"
+    args = ["--session", str(sid), "--moments", "--out", str(out), "--db", sqlite_store.url]
+    assert report.main(args) == 0 and out.read_bytes() == data

@@ -158,7 +158,11 @@ def test_snapshot_and_timeline_are_shown_while_streaming_only(
 ):
     live = _streaming(classifier, SessionStore(sqlite_url(tmp_path / "s.db")), astronaut_frame)
     at = _controls(live)
-    assert [b.label for b in at.get("download_button")] == ["Snapshot"]
+    assert not at.get("download_button")  # nothing taken yet
+    at.button(key="live_snapshot").click().run()
+    save = at.get("download_button")
+    assert len(save) == 1 and save[0].proto.label.startswith("Save emotion-snapshot-")
+    assert at.session_state["live_snapshot_png"][1] == live.snapshot_png()  # current frame
     charts = at.get("plotly_chart")
     assert len(charts) == 2  # the live timeline and the label counts
     live.stop()

@@ -17,6 +17,7 @@ from emotion_core.store import MARKER_NOTE_MAX
 RECORD_KEY = "live_record"
 NOTE_KEY = "live_marker_note"
 MESSAGE_KEY = "live_message"  # (kind, text) from the last callback
+SNAPSHOT_KEY = "live_snapshot_png"  # (file name, PNG bytes) until saved
 
 
 def record_switch(live: LiveSession) -> bool:
@@ -68,25 +69,52 @@ def _mark(live: LiveSession) -> None:
     st.session_state[MESSAGE_KEY] = ("success", f"Marked{label} at {t_rel:.1f} s.")
 
 
-def snapshot_button(live: LiveSession, streaming: bool) -> None:
-    """The current annotated frame as a PNG download, encoded only on the click.
-
-    Drawn by the page, not in the 1-second fragment: Streamlit drops a download's
-    prepared file when its element is redrawn, which would cancel a slow download."""
-    if not streaming:
-        st.caption("Snapshot: the stream is stopped, there is nothing to take.")
+def _take_snapshot(live: LiveSession) -> None:
+    png = live.snapshot_png()
+    if png is None:
+        st.session_state[MESSAGE_KEY] = ("info", "The stream is stopped: nothing to take.")
         return
     stamp = datetime.now().strftime("%Y-%m-%dT%H-%M-%S")
-    st.download_button(
+    st.session_state[SNAPSHOT_KEY] = (f"emotion-snapshot-{stamp}.png", png)
+
+
+def _drop_snapshot() -> None:
+    st.session_state.pop(SNAPSHOT_KEY, None)
+
+
+def snapshot_button(live: LiveSession, streaming: bool) -> None:
+    """Snapshot: the current annotated frame, encoded on the click, offered as a PNG
+    download; the bytes live in this browser session's memory until downloaded,
+    replaced or the stream stops, and are never written to disk.
+
+    Two steps on purpose: a download prepared lazily on the click is served from a
+    file Streamlit deletes after two script runs, and the Live panel's 1-second
+    refresh runs scripts often enough to cancel it on a busy machine."""
+    if not streaming:
+        _drop_snapshot()
+        st.caption("Snapshot: the stream is stopped, there is nothing to take.")
+        return
+    left, right = st.columns([1, 4], vertical_alignment="center")
+    left.button(
         "Snapshot",
-        lambda: live.snapshot_png() or b"",  # encoded on the click, never stored
-        f"emotion-snapshot-{stamp}.png",
-        "image/png",
         key="live_snapshot",
-        on_click="ignore",
         icon=":material/photo_camera:",
-        help="The current annotated frame as a PNG, to your browser only.",
+        on_click=_take_snapshot,
+        args=(live,),
+        help="Takes the current annotated frame; you then save it as a PNG.",
     )
+    taken = st.session_state.get(SNAPSHOT_KEY)
+    if taken:
+        name, png = taken
+        right.download_button(
+            f"Save {name}",
+            png,
+            name,
+            "image/png",
+            key="live_snapshot_save",
+            on_click=_drop_snapshot,
+            icon=":material/download:",
+        )
 
 
 def live_controls(live: LiveSession, snap: LiveSnapshot) -> None:
