@@ -26,7 +26,7 @@ import pandas as pd
 
 from emotion_core.classifier import EmotionClassifier
 from emotion_core.live_timeline import LiveTimeline
-from emotion_core.model_files import ModelRef
+from emotion_core.model_files import ModelRef, model_columns
 from emotion_core.overlay import draw_banner
 from emotion_core.pipeline import FramePipeline
 from emotion_core.recording import SessionRecorder
@@ -242,11 +242,8 @@ class LiveSession:
         return self._pipeline
 
     def _open_session(self, stream_time: float) -> None:
-        model = {}
-        if self._model is not None:
-            model = {"model_file": self._model.name, "model_hash": self._model.sha256}
         self._recorder = SessionRecorder.start(
-            self._store, "webcam", self._settings.to_dict(), **model
+            self._store, "webcam", self._settings.to_dict(), **model_columns(self._model)
         )
         self._t0_session = stream_time
 

@@ -34,6 +34,11 @@ class ModelRef:
         return cls(Path(path), digest.hexdigest())
 
 
+def model_columns(model: ModelRef | None) -> dict[str, str]:
+    """The session columns naming ``model`` (none for an unknown model)."""
+    return {} if model is None else {"model_file": model.name, "model_hash": model.sha256}
+
+
 def find_model_files(*folders: str | Path | None) -> list[Path]:
     """The ``*.tflite`` files in each existing folder, in folder order then by name,
     without duplicates (a folder given twice, or a symlink to a listed file)."""

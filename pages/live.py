@@ -11,7 +11,14 @@ from streamlit_webrtc import WebRtcMode, webrtc_streamer
 from emotion_core.live import LiveSession
 from ui.live_controls import live_controls, record_switch, recording_status, snapshot_button
 from ui.live_panel import render_live_panel
-from ui.resources import LAST_SESSION_KEY, config, get_classifier, get_store
+from ui.resources import (
+    LAST_SESSION_KEY,
+    config,
+    get_classifier,
+    get_model_ref,
+    get_store,
+    selected_model,
+)
 from ui.routing import route_through_app
 from ui.sidebar import settings_sidebar
 
@@ -20,14 +27,16 @@ st.title("Live emotion analysis")
 settings = settings_sidebar()
 try:
     classifier = get_classifier()
+    model = get_model_ref(str(selected_model()))
 except Exception as exc:  # a missing or broken model file: say so, keep the app up
     st.error(f"The emotion model could not be loaded: {exc}")
     st.stop()
 
 if "live_session" not in st.session_state:
-    st.session_state.live_session = LiveSession(classifier, get_store())
+    st.session_state.live_session = LiveSession(classifier, get_store(), model)
 live: LiveSession = st.session_state.live_session
 live.update_settings(settings)
+live.update_model(classifier, model)  # from the next START on
 record_on = record_switch(live)
 
 
