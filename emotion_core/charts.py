@@ -230,3 +230,58 @@ def live_timeline(table: pd.DataFrame, face_id: int) -> go.Figure:
     )
     fig.update_xaxes(range=[-60, 0], ticksuffix=" s")
     return fig.update_yaxes(range=[0, 1], title="probability")
+
+
+def compare_shares(table: pd.DataFrame) -> go.Figure:
+    """Emotion shares of each compared item, grouped by emotion, one colour per emotion
+    and one bar per item (named on hover)."""
+    fig = go.Figure()
+    for e in (*LABELS, "uncertain"):
+        fig.add_trace(
+            go.Bar(
+                x=table["item"], y=table[f"share_{e}"], name=e,
+                marker_color=EMOTION_COLORS.get(e, "#999999"), hovertemplate="%{y:.0%}",
+            )
+        )  # fmt: skip
+    fig.update_layout(title="Emotion shares", barmode="stack", **_LAYOUT)
+    return fig.update_yaxes(tickformat=".0%", range=[0, 1])
+
+
+def compare_means(table: pd.DataFrame) -> go.Figure:
+    """Mean valence and arousal of each item on the circumplex plane, with the
+    emotions' positions for reference."""
+    fig = go.Figure()
+    fig.add_trace(
+        go.Scatter(
+            x=[v for v, _ in VALENCE_AROUSAL.values()], y=[a for _, a in VALENCE_AROUSAL.values()],
+            mode="markers+text", text=list(VALENCE_AROUSAL), textposition=_TEXT_POSITIONS,
+            marker={"size": 10, "color": [EMOTION_COLORS[e] for e in VALENCE_AROUSAL],
+                    "opacity": 0.5},
+            name="emotions", hoverinfo="text",
+        )
+    )  # fmt: skip
+    fig.add_trace(
+        go.Scatter(
+            x=table["mean_valence"], y=table["mean_arousal"], mode="markers+text",
+            text=table["item"], textposition="bottom center", name="items",
+            marker={"size": 14, "symbol": "diamond", "color": "#222222"},
+            customdata=table["mean_confidence"],
+            hovertemplate="%{text}<br>valence %{x:.2f}, arousal %{y:.2f}<br>"
+            "confidence %{customdata:.2f}",
+        )
+    )  # fmt: skip
+    fig.update_layout(title="Mean valence and arousal", showlegend=False, **_LAYOUT)
+    fig.update_xaxes(title="valence", range=[-1, 1], zeroline=True)
+    return fig.update_yaxes(title="arousal", range=[-1, 1], zeroline=True)
+
+
+def compare_timeline(timelines: pd.DataFrame, value: str, relative: bool) -> go.Figure:
+    """One line per compared item of ``value`` (valence, arousal or confidence) on a
+    shared time axis (seconds since each start, or percent of each duration)."""
+    fig = go.Figure()
+    for item, data in timelines.groupby("item", sort=False):
+        fig.add_trace(go.Scatter(x=data["t"], y=data[value], name=str(item), mode="lines"))
+    fig.update_layout(title=f"{value.capitalize()} over time", hovermode="x unified", **_LAYOUT)
+    fig.update_xaxes(ticksuffix=" %" if relative else " s")
+    low = 0.0 if value == "confidence" else -1.0
+    return fig.update_yaxes(title=value, range=[low, 1])

@@ -15,18 +15,12 @@ from emotion_core import analytics, charts, moments
 from emotion_core.report import report_csv, report_filename
 from emotion_core.store import SessionInfo
 from ui.history import format_duration, history_table, manage_session, pick_session
-from ui.resources import get_store
+from ui.resources import get_store, load_samples
 from ui.routing import route_through_app
 from ui.session_notes import show_markers, show_model, show_moments
 
 MAX_FACE_CHARTS = 4  # per-face charts drawn for "All faces"
 ALL = "All faces"
-
-
-@st.cache_data(max_entries=4, show_spinner="Loading the session…")
-def load_samples(db_url: str, session_id: int, rows: int) -> pd.DataFrame:
-    """Cached per row count, so a session still recording is reloaded when it grows."""
-    return get_store().load_samples(session_id)
 
 
 @st.cache_data(max_entries=4, show_spinner="Finding notable moments…")

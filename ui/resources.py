@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pandas as pd
 import streamlit as st
 
 from emotion_core.classifier import DEFAULT_MODEL_PATH, EmotionClassifier
@@ -73,3 +74,10 @@ def get_model_ref(path: str) -> ModelRef:
 @st.cache_resource(show_spinner=False)
 def get_store() -> SessionStore:
     return SessionStore(db_url())
+
+
+@st.cache_data(max_entries=8, show_spinner="Loading the session…")
+def load_samples(db_url: str, session_id: int, rows: int) -> pd.DataFrame:
+    """A session's samples, cached per row count, so a session still recording is
+    reloaded when it grows; ``db_url`` keys the cache per store."""
+    return get_store().load_samples(session_id)

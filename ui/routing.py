@@ -27,6 +27,7 @@ from streamlit.runtime.pages_manager import PagesManager
 PAGES = (
     ("pages/live.py", "Live", ":material/videocam:"),
     ("pages/analytics.py", "Session analytics", ":material/monitoring:"),
+    ("pages/compare.py", "Compare sessions", ":material/compare_arrows:"),
     ("pages/media.py", "Analyze media", ":material/photo_library:"),
     ("pages/model.py", "Model", ":material/neurology:"),
 )
