@@ -92,8 +92,9 @@ def _draw_moments(fig: go.Figure, moments: pd.DataFrame | None, face_id: int) ->
             text += [m.what, m.what, None]
         fig.add_trace(
             go.Scatter(
-                x=x, y=[MOMENT_Y if v is not None else None for v in x], mode="lines",
+                x=x, y=[MOMENT_Y if v is not None else None for v in x], mode="lines+markers",
                 line={"color": MOMENT_COLORS.get(str(kind), "#555555"), "width": 7},
+                marker={"size": 8},  # a change lasts a frame or two: still visible
                 name=f"moment: {kind}", text=text, hovertemplate="%{text}",
             )
         )  # fmt: skip
