@@ -128,7 +128,7 @@ def test_mark_moment_stores_the_note_and_clears_it(classifier, tmp_path, astrona
     at.text_input(key="live_marker_note").input("question 3").run()
     at.button(key="live_mark").click().run()
     assert not at.exception
-    assert "Marked “question 3”" in at.success[-1].value
+    assert "Marked at" in at.success[-1].value and "with its note" in at.success[-1].value
     assert at.text_input(key="live_marker_note").value == ""
     sid = live.snapshot().session_id
     assert list(store.load_markers(sid)["note"]) == ["question 3"]
@@ -169,3 +169,32 @@ def test_snapshot_and_timeline_are_shown_while_streaming_only(
     at.run()
     assert not at.get("download_button") and not at.button
     assert any("there is nothing to take" in c.value for c in at.caption)
+
+
+def timeline_app() -> None:
+    import numpy as np
+    import pandas as pd
+
+    from emotion_core.emotions import LABELS
+    from emotion_core.live import LiveSnapshot
+    from ui.live_panel import render_live_panel
+
+    t = np.arange(-59.75, 0, 0.5)
+    parts = []
+    for face, share in ((1, 20), (2, 120)):  # face 2 is seen longer: the main face
+        probs = np.full((len(t), len(LABELS)), np.nan)
+        probs[-share:] = 1 / len(LABELS)
+        part = pd.DataFrame(probs, columns=[f"p_{e}" for e in LABELS])
+        parts.append(part.assign(t=t, face_id=face))
+    snap = LiveSnapshot(streaming=True, faces=((1, "happy", 0.9), (2, "sad", 0.8)))
+    render_live_panel(snap, pd.concat(parts, ignore_index=True))
+
+
+def test_the_live_timeline_shows_the_main_face_and_a_face_selector():
+    at = AppTest.from_function(timeline_app, default_timeout=TIMEOUT).run()
+    assert not at.exception
+    picker = at.segmented_control(key="live_timeline_face_1-2")
+    assert picker.value == "Main face"
+    assert "Last minute, face 2" in at.get("plotly_chart")[0].proto.spec
+    picker.set_value(1).run()
+    assert "Last minute, face 1" in at.get("plotly_chart")[0].proto.spec

@@ -65,8 +65,9 @@ def _mark(live: LiveSession) -> None:
         st.session_state[MESSAGE_KEY] = ("error", str(exc))
         return
     st.session_state[NOTE_KEY] = ""
-    label = f" “{note.strip()}”" if note.strip() else ""
-    st.session_state[MESSAGE_KEY] = ("success", f"Marked{label} at {t_rel:.1f} s.")
+    # The note is not echoed: st.success renders Markdown, and notes are plain text.
+    with_note = " with its note" if note.strip() else ""
+    st.session_state[MESSAGE_KEY] = ("success", f"Marked at {t_rel:.1f} s{with_note}.")
 
 
 def _take_snapshot(live: LiveSession) -> None:
@@ -84,8 +85,8 @@ def _drop_snapshot() -> None:
 
 def snapshot_button(live: LiveSession, streaming: bool) -> None:
     """Snapshot: the current annotated frame, encoded on the click, offered as a PNG
-    download; the bytes live in this browser session's memory until downloaded,
-    replaced or the stream stops, and are never written to disk.
+    download; the bytes live in this browser session's memory until replaced or the
+    stream stops, and are never written to disk.
 
     Two steps on purpose: a download prepared lazily on the click is served from a
     file Streamlit deletes after two script runs, and the Live panel's 1-second
@@ -112,7 +113,7 @@ def snapshot_button(live: LiveSession, streaming: bool) -> None:
             name,
             "image/png",
             key="live_snapshot_save",
-            on_click=_drop_snapshot,
+            on_click="ignore",  # a rerun here would let Streamlit drop the file mid-fetch
             icon=":material/download:",
         )
 
