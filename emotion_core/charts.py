@@ -10,11 +10,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+from plotly.colors import qualitative
 
 from emotion_core.analytics import BANDS, VALENCE_AROUSAL, face_rows
 from emotion_core.emotions import EMOTION_COLORS, LABELS
 
 CONFIDENCE_BINS = 20
+ITEM_COLORS = qualitative.D3  # one per compared session or face
 BAND_COLORS = ("#2A9D8F", "#E9C46A", "#E76F51")  # high, medium, low
 # fear and angry nearly coincide on the circumplex: label them on opposite sides.
 _TEXT_POSITIONS = [
@@ -280,8 +282,12 @@ def compare_timeline(timelines: pd.DataFrame, value: str, relative: bool) -> go.
     """One line per compared item of ``value`` (valence, arousal or confidence) on a
     shared time axis (seconds since each start, or percent of each duration)."""
     fig = go.Figure()
-    for item, data in timelines.groupby("item", sort=False):
-        fig.add_trace(go.Scatter(x=data["t"], y=data[value], name=str(item), mode="lines"))
+    for i, (item, data) in enumerate(timelines.groupby("item", sort=False)):
+        colour = ITEM_COLORS[i % len(ITEM_COLORS)]  # distinct hues, not shades of one
+        fig.add_trace(
+            go.Scatter(x=data["t"], y=data[value], name=str(item), mode="lines",
+                       line={"color": colour})
+        )  # fmt: skip
     fig.update_layout(title=f"{value.capitalize()} over time", hovermode="x unified", **_LAYOUT)
     fig.update_xaxes(ticksuffix=" %" if relative else " s")
     low = 0.0 if value == "confidence" else -1.0

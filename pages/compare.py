@@ -41,7 +41,7 @@ st.dataframe(
     table,
     hide_index=True,
     column_config={c: st.column_config.NumberColumn(format="%.2f") for c in table.columns
-                   if c.startswith(("share_", "mean_")) or c.endswith("_share")},
+                   if c.startswith(("share_", "mean_")) or c.endswith(("_share", "_s"))},
 )  # fmt: skip
 stamp = datetime.now().strftime("%Y-%m-%dT%H-%M-%S")
 st.download_button(
