@@ -111,7 +111,9 @@ def snapshot_button(live: LiveSession, streaming: bool) -> None:
             f"Save {name}",
             png,
             name,
-            "image/png",
+            # Served as image/png, headless Chromium cancelled the download (the same
+            # bytes as octet-stream arrive); the .png name tells the OS what it is.
+            "application/octet-stream",
             key="live_snapshot_save",
             on_click="ignore",  # a rerun here would let Streamlit drop the file mid-fetch
             icon=":material/download:",

@@ -16,6 +16,7 @@ from emotion_core.live import LiveSnapshot
 from emotion_core.live_timeline import main_face
 
 MAIN = "Main face"
+MIN_SELECTABLE_BINS = 10  # a face seen for under ~5 s of the minute is not offered
 
 
 def render_live_panel(snap: LiveSnapshot, timeline: pd.DataFrame | None = None) -> None:
@@ -54,7 +55,8 @@ def render_live_panel(snap: LiveSnapshot, timeline: pd.DataFrame | None = None) 
 
 def _timeline(table: pd.DataFrame) -> None:
     """The live chart of the main face, or of the face picked in the selector."""
-    ids = sorted(int(f) for f in table["face_id"].unique())
+    seen = table.dropna().groupby("face_id").size()
+    ids = sorted(int(f) for f in seen[seen >= MIN_SELECTABLE_BINS].index)
     pick = MAIN
     if len(ids) > 1:  # the key follows the faces, so a face that left resets the pick
         pick = st.segmented_control(
