@@ -73,3 +73,22 @@ def test_a_live_session_records_its_model(classifier, store, astronaut_frame):
     live.stop()
     info = store.get_session(live.snapshot().session_id)
     assert (info.model_file, info.model_hash) == (ref.name, ref.sha256)
+
+
+def test_photo_and_video_sessions_record_their_model(classifier, store, astronaut_bgr, tmp_path):
+    from test_media import write_video
+
+    from emotion_core.media import PhotoAnalyser, save_photo_session
+    from emotion_core.video import FrameSampler, analyse_video
+
+    ref = ModelRef.of(DEFAULT_MODEL_PATH)
+    with PhotoAnalyser(classifier, AnalysisSettings()) as photos:
+        photo = photos.analyse("p.png", astronaut_bgr, 0)
+    sid = save_photo_session(store, [(photo.name, photo.result)], AnalysisSettings(), ref)
+    assert store.get_session(sid).model_hash == ref.sha256
+    video = write_video(tmp_path / "v.mp4")
+    result = analyse_video(
+        video, classifier, AnalysisSettings(), store=store,
+        sampler=FrameSampler(per_second=1.0), model=ref,
+    )  # fmt: skip
+    assert store.get_session(result.session_id).model_file == "emotion_cnn.tflite"
