@@ -30,6 +30,7 @@ from emotion_core.model_files import ModelRef, model_columns
 from emotion_core.overlay import draw_banner
 from emotion_core.pipeline import FramePipeline
 from emotion_core.recording import SessionRecorder
+from emotion_core.results import FrameResult
 from emotion_core.settings import AnalysisSettings
 from emotion_core.store import SessionStore, clean_note
 
@@ -196,7 +197,7 @@ class LiveSession:
                         recorder.record(result, now, t - self._t0_session)
                     self._timeline.add(t - self._t0_stream, result)
                     self._counts.update(f.label for f in result.faces)
-                    self._publish(recorder, result=result, pipeline=pipeline)
+                    self._publish(recorder, result, pipeline.settings.analyse_every_n)
             self._last_frame = annotated
             return annotated
         except Exception:
@@ -254,21 +255,23 @@ class LiveSession:
         start = max(since - self._t0_session, 0.0)
         return self._recorder.session_id, start, max(self._last_t - self._t0_session, start)
 
-    def _publish(self, recorder, result=None, pipeline=None, paused: bool = False) -> None:
+    def _publish(
+        self,
+        recorder: SessionRecorder | None,
+        result: FrameResult | None = None,
+        every_n: int = 1,
+        paused: bool = False,
+    ) -> None:
+        """A new snapshot for the page (video thread): a fresh result, or a paused frame."""
         old = self._snapshot
+        fresh = result is not None
         self._snapshot = LiveSnapshot(
             session_id=recorder.session_id if recorder is not None else old.session_id,
             streaming=True,
-            frames_analysed=(
-                result.frame_index // pipeline.settings.analyse_every_n + 1
-                if result is not None
-                else old.frames_analysed
-            ),
+            frames_analysed=result.frame_index // every_n + 1 if fresh else old.frames_analysed,
             fps=self._fps,
-            pipeline_ms=result.timings.total_ms if result is not None else 0.0,
-            faces=tuple((f.face_id, f.label, f.confidence) for f in result.faces)
-            if result is not None
-            else (),
+            pipeline_ms=result.timings.total_ms if fresh else 0.0,
+            faces=tuple((f.face_id, f.label, f.confidence) for f in result.faces) if fresh else (),
             label_counts=dict(self._counts),
             errors=self.errors,
             paused=paused,
