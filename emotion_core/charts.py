@@ -46,12 +46,14 @@ def timeline(
     markers: pd.DataFrame | None = None,
     gaps: pd.DataFrame | None = None,
     moments: pd.DataFrame | None = None,
+    x_range: tuple[float, float] | None = None,
 ) -> go.Figure:
     """Stacked areas of the smoothed probabilities of one face over time, with a ribbon
     of the dominant emotion drawn above them, ``markers`` (t_rel, note) as labelled
     vertical lines, ``gaps`` (t_start, t_end, reason) as grey bands where the areas
     drop to nothing (a pause is not a face-less stretch) and this face's notable
-    ``moments`` (:func:`moments.notable_moments`) as bars below the areas."""
+    ``moments`` (:func:`moments.notable_moments`) as bars below the areas. ``x_range``
+    (seconds) gives every face of a session the same time axis."""
     title = f"Emotion timeline, face {face_id}"
     data = binned[binned["face_id"] == face_id]
     if data.empty:
@@ -74,6 +76,8 @@ def timeline(
         )
     )  # fmt: skip
     fig.update_layout(title=title, hovermode="x unified", **_LAYOUT)
+    if x_range is not None and x_range[1] > x_range[0]:
+        fig.update_xaxes(range=list(x_range))
     fig.update_xaxes(ticksuffix=" s")  # a unit, not an axis title: the legend sits below
     _draw_gaps(fig, gaps)
     _draw_markers(fig, markers)

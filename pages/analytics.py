@@ -51,12 +51,17 @@ def time_range(samples: pd.DataFrame, session_id: int) -> tuple[float, float]:
     return st.slider("Time range (seconds)", t0, t1, (t0, t1), step, key=f"range_{session_id}")
 
 
-def show_charts(part: pd.DataFrame, faces: list[int], notes: tuple[pd.DataFrame, ...]) -> None:
+def show_charts(
+    part: pd.DataFrame,
+    faces: list[int],
+    notes: tuple[pd.DataFrame, ...],
+    t_range: tuple[float, float],
+) -> None:
     """``notes``: the markers, gaps and moments drawn on each timeline."""
     binned = analytics.downsample(part)
     for face in faces[:MAX_FACE_CHARTS]:
         left, right = st.columns([3, 2])
-        timeline = charts.timeline(binned, face, *notes)
+        timeline = charts.timeline(binned, face, *notes, x_range=t_range)
         left.plotly_chart(timeline, key=f"timeline_{face}")
         right.plotly_chart(charts.valence_arousal_path(binned, face), key=f"va_{face}")
     if len(faces) > MAX_FACE_CHARTS:
@@ -129,6 +134,6 @@ found = find_moments(store.url, info.id, len(samples))
 found = found[(found["end"] >= t_range[0]) & (found["start"] <= t_range[1])]
 found = found if face is None else found[found["face_id"] == face]
 show_summary(part)
-show_charts(part, face_list if face is None else [face], (markers, gaps, found))
+show_charts(part, face_list if face is None else [face], (markers, gaps, found), t_range)
 show_moments(found)
 show_markers(markers, gaps)
