@@ -37,7 +37,8 @@ MARKER_COLOR = "#222222"
 
 
 MOMENT_COLORS = {"sustained": "#264653", "change": "#E76F51", "unusual": "#9B2226"}
-MOMENT_Y = -0.06  # moments are drawn as bars just below the probability areas
+# Moments are drawn as bars below the probability areas, one row per kind.
+MOMENT_Y = {"sustained": -0.05, "change": -0.1, "unusual": -0.15}
 
 
 def timeline(
@@ -98,13 +99,14 @@ def _draw_moments(fig: go.Figure, moments: pd.DataFrame | None, face_id: int) ->
             text += [m.what, m.what, None]
         fig.add_trace(
             go.Scatter(
-                x=x, y=[MOMENT_Y if v is not None else None for v in x], mode="lines+markers",
+                x=x, y=[MOMENT_Y.get(str(kind), -0.05) if v is not None else None for v in x],
+                mode="lines+markers",
                 line={"color": MOMENT_COLORS.get(str(kind), "#555555"), "width": 7},
                 marker={"size": 8},  # a change lasts a frame or two: still visible
                 name=f"moment: {kind}", text=text, hovertemplate="%{text}",
             )
         )  # fmt: skip
-    return 2 * MOMENT_Y
+    return min(MOMENT_Y.values()) - 0.05
 
 
 def _break_at_gaps(data: pd.DataFrame, gaps: pd.DataFrame | None) -> pd.DataFrame:
