@@ -83,7 +83,8 @@ def timeline(
     _draw_gaps(fig, gaps)
     _draw_markers(fig, markers)
     low = _draw_moments(fig, moments, face_id)
-    return fig.update_yaxes(title="probability", range=[low, 1.1])
+    ticks = [0, 0.2, 0.4, 0.6, 0.8, 1]  # none below 0, where the moment bars sit
+    return fig.update_yaxes(title="probability", range=[low, 1.1], tickvals=ticks)
 
 
 def _draw_moments(fig: go.Figure, moments: pd.DataFrame | None, face_id: int) -> float:
