@@ -44,11 +44,18 @@ def picker_app() -> None:
     st.session_state["classifier_path"] = str(get_classifier().path)
 
 
-def test_one_model_file_shows_no_picker(monkeypatch):
+def test_the_picker_offers_exactly_the_model_files_in_assets(monkeypatch):
+    """assets/ may hold one model (no picker) or several (e.g. the int8 variant)."""
     monkeypatch.delenv("EMOTION_MODELS_DIR", raising=False)
+    in_assets = [p.name for p in find_model_files(DEFAULT_MODEL_PATH.parent)]
     at = AppTest.from_function(picker_app, default_timeout=TIMEOUT).run()
     assert not at.exception
-    assert not [s for s in at.sidebar.selectbox if s.label == "Model"]
+    pickers = [s for s in at.sidebar.selectbox if s.label == "Model"]
+    if len(in_assets) == 1:
+        assert not pickers
+    else:
+        assert pickers[0].options[0] == "emotion_cnn.tflite"  # the configured default
+        assert sorted(pickers[0].options) == sorted(in_assets)
     assert at.session_state["model"] == str(DEFAULT_MODEL_PATH)
 
 
@@ -58,7 +65,7 @@ def test_the_sidebar_picks_a_model_from_the_models_folder(tmp_path, monkeypatch)
     monkeypatch.setenv("EMOTION_MODELS_DIR", str(tmp_path))
     at = AppTest.from_function(picker_app, default_timeout=TIMEOUT).run()
     picker = at.sidebar.selectbox(key="set_model")
-    assert picker.options == ["emotion_cnn.tflite", "fine_tuned.tflite"]
+    assert picker.options[0] == "emotion_cnn.tflite" and picker.options[-1] == tuned.name
     assert at.session_state["model"] == str(DEFAULT_MODEL_PATH)
     picker.set_value(str(tuned)).run()
     assert not at.exception
