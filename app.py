@@ -8,21 +8,14 @@ import streamlit_webrtc  # noqa: F401  isort: skip
 
 import logging
 
-import streamlit as st
+from ui.routing import app_navigation  # the page list, shared with direct links
 
 
 def main() -> None:
-    st.set_page_config(page_title="Emotion analytics", page_icon=":material/mood:", layout="wide")
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    pages = [
-        st.Page("pages/live.py", title="Live", icon=":material/videocam:", default=True),
-        st.Page("pages/analytics.py", title="Session analytics", icon=":material/monitoring:"),
-        st.Page("pages/media.py", title="Analyze media", icon=":material/photo_library:"),
-        st.Page("pages/model.py", title="Model", icon=":material/neurology:"),
-    ]
-    st.navigation(pages).run()
+    app_navigation().run()
 
 
 if __name__ == "__main__":

@@ -1,9 +1,15 @@
 """The one thread-safe object between a browser session's video thread and its page.
 
 The video thread calls :meth:`LiveSession.process` for each frame; the page calls
-:meth:`update_settings` on every rerun and reads :meth:`snapshot` copies. Each stream
-(START..STOP) gets its own pipeline (detector, tracker, smoother) and its own recorded
-session; the classifier and store are shared by the whole server process.
+:meth:`update_settings`, :meth:`set_recording`, :meth:`pause` / :meth:`resume` and
+:meth:`mark` and reads :meth:`snapshot` copies, :meth:`timeline` tables and, on an
+explicit click only, :meth:`snapshot_png`. Each stream (START..STOP) gets its own
+pipeline (detector, tracker, smoother) and, while recording is on, its own session;
+the classifier and store are shared by the whole server process.
+
+Pausing keeps the video flowing (with a "PAUSED" banner) but analyses and records
+nothing; recording switched off analyses without writing. Both stretches are stored
+as gaps of the session, so the analytics draw them as gaps, not as face-less time.
 """
 
 from __future__ import annotations
@@ -12,22 +18,33 @@ import logging
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+import cv2
 import numpy as np
+import pandas as pd
 
 from emotion_core.classifier import EmotionClassifier
+from emotion_core.live_timeline import LiveTimeline
+from emotion_core.model_files import ModelRef, model_columns
+from emotion_core.overlay import draw_banner
 from emotion_core.pipeline import FramePipeline
 from emotion_core.recording import SessionRecorder
+from emotion_core.results import FrameResult
 from emotion_core.settings import AnalysisSettings
-from emotion_core.store import SessionStore
+from emotion_core.store import SessionStore, clean_note
 
 log = logging.getLogger(__name__)
+PAUSED_TEXT = "PAUSED - not analysed, not recorded"
+
+
+class LiveError(RuntimeError):
+    """A page action that cannot be done now; the message is for the user."""
 
 
 @dataclass(frozen=True)
 class LiveSnapshot:
-    """A copy of what the page shows: current faces and running counters."""
+    """A copy of what the page shows: current faces, running counters and the state."""
 
     session_id: int | None = None
     streaming: bool = False
@@ -37,25 +54,36 @@ class LiveSnapshot:
     faces: tuple[tuple[int, str, float], ...] = ()  # (face id, label, confidence)
     label_counts: dict[str, int] = field(default_factory=dict)
     errors: int = 0
+    paused: bool = False
+    recording: bool = False  # frames are being written to session ``session_id`` now
+    markers: int = 0
 
 
 class LiveSession:
     """Per browser session; safe to call from the video thread and the page thread."""
 
-    def __init__(self, classifier: EmotionClassifier, store: SessionStore) -> None:
-        self._classifier, self._store = classifier, store
+    def __init__(
+        self, classifier: EmotionClassifier, store: SessionStore, model: ModelRef | None = None
+    ) -> None:
+        self._classifier, self._store, self._model = classifier, store, model
         self._lock = threading.Lock()
         self._settings = AnalysisSettings()
         self._pipeline: FramePipeline | None = None
         self._recorder: SessionRecorder | None = None
         self._snapshot = LiveSnapshot()
         self._counts: Counter[str] = Counter()
-        self._t0_stream = 0.0
-        self._t0_wall = 0.0
+        self._t0_stream = self._t0_session = self._last_t = 0.0
         self._last_wall = 0.0
         self._fps = 0.0
+        self._record = True
+        self._paused = False
+        self._paused_since = self._off_since = 0.0  # stream seconds
+        self._markers = 0
+        self._last_frame: np.ndarray | None = None
+        self._timeline = LiveTimeline()
         self.errors = 0
 
+    # -- page thread -----------------------------------------------------------------
     def update_settings(self, settings: AnalysisSettings) -> None:
         """Apply new settings to the running stream from the next frame on."""
         with self._lock:
@@ -63,14 +91,85 @@ class LiveSession:
             if self._pipeline is not None:
                 self._pipeline.settings = settings
 
-    def _start(self, stream_time: float) -> FramePipeline:
-        self._pipeline = FramePipeline(self._classifier, self._settings)
-        self._recorder = SessionRecorder.start(self._store, "webcam", self._settings.to_dict())
-        self._t0_stream, self._t0_wall = stream_time, time.time()
-        self._counts.clear()
-        self._fps = 0.0
-        return self._pipeline
+    def update_model(self, classifier: EmotionClassifier, model: ModelRef | None) -> None:
+        """Use another model from the next START on (a session holds one model's numbers)."""
+        with self._lock:
+            self._classifier, self._model = classifier, model
 
+    def set_recording(self, on: bool) -> None:
+        """Record (or not) from the next frame on. Switched off during a session, the
+        stretch until it is switched on again is stored as a "not recorded" gap."""
+        gap = None
+        with self._lock:
+            if on == self._record:
+                return
+            self._record = on
+            if self._pipeline is not None:  # the page shows the new state at once
+                self._snapshot = replace(
+                    self._snapshot, recording=on and self._recorder is not None
+                )
+            if self._recorder is not None and not on:
+                self._off_since = self._last_t
+            elif self._recorder is not None:
+                gap = self._gap(self._off_since)
+        if gap is not None:
+            self._store.add_gap(*gap, "not recorded")
+
+    def pause(self) -> bool:
+        """Stop analysing (the video keeps flowing); False if nothing is streaming or
+        already paused."""
+        with self._lock:
+            if self._pipeline is None or self._paused:
+                return False
+            self._paused, self._paused_since = True, self._last_t
+            self._snapshot = replace(self._snapshot, paused=True, faces=())
+            return True
+
+    def resume(self) -> bool:
+        """Analyse again; the paused stretch becomes a "paused" gap of the session."""
+        with self._lock:
+            if not self._paused:
+                return False
+            self._paused = False
+            self._snapshot = replace(self._snapshot, paused=False)
+            gap = self._gap(self._paused_since)
+        if gap is not None:
+            self._store.add_gap(*gap, "paused")
+        return True
+
+    def mark(self, note: str = "") -> float:
+        """Store a marker at the current moment of the recorded session; returns its
+        t_rel. Raises :class:`LiveError` (nothing streaming or not recording) or
+        ValueError (note too long)."""
+        text = clean_note(note)
+        with self._lock:
+            if self._pipeline is None:
+                raise LiveError("Nothing is streaming: press START first.")
+            if self._recorder is None or not self._record:
+                raise LiveError("Recording is off: a marker needs a recorded session.")
+            sid, t_rel = self._recorder.session_id, self._last_t - self._t0_session
+            self._markers += 1
+            self._snapshot = replace(self._snapshot, markers=self._markers)
+        self._store.add_marker(sid, t_rel, text, t_wall=time.time())
+        return t_rel
+
+    def snapshot(self) -> LiveSnapshot:
+        return self._snapshot
+
+    def timeline(self) -> pd.DataFrame:
+        """The last minute of every face (see :meth:`LiveTimeline.table`)."""
+        return self._timeline.table()
+
+    def snapshot_png(self) -> bytes | None:
+        """The last annotated frame as PNG bytes, encoded now, in memory only; None
+        when nothing is streaming. Call it only on the user's explicit request."""
+        frame = self._last_frame
+        if frame is None or self._pipeline is None:
+            return None
+        ok, png = cv2.imencode(".png", frame)
+        return png.tobytes() if ok else None
+
+    # -- video thread ------------------------------------------------------------------
     def process(self, image_bgr: np.ndarray, stream_time: float | None) -> np.ndarray:
         """Analyse and annotate one frame (video thread). Never raises: an error is
         logged and counted, and the frame is passed through unchanged."""
@@ -79,25 +178,27 @@ class LiveSession:
             with self._lock:
                 t = stream_time if stream_time is not None else now
                 pipeline = self._pipeline or self._start(t)
-                recorder = self._recorder
+                if self._record and self._recorder is None:
+                    self._open_session(t)
+                recorder = self._recorder if self._record else None
+                paused, self._last_t = self._paused, t
             if self._last_wall:
                 inst = 1.0 / max(now - self._last_wall, 1e-3)
                 self._fps = inst if not self._fps else 0.9 * self._fps + 0.1 * inst
             self._last_wall = now
-            annotated, result = pipeline.process(image_bgr, t - self._t0_stream, self._fps)
-            if result is not None and recorder is not None:
-                recorder.record(result, now, t - self._t0_stream)
-                self._counts.update(f.label for f in result.faces)
-                self._snapshot = LiveSnapshot(
-                    session_id=recorder.session_id,
-                    streaming=True,
-                    frames_analysed=result.frame_index // pipeline.settings.analyse_every_n + 1,
-                    fps=self._fps,
-                    pipeline_ms=result.timings.total_ms,
-                    faces=tuple((f.face_id, f.label, f.confidence) for f in result.faces),
-                    label_counts=dict(self._counts),
-                    errors=self.errors,
-                )
+            if paused:
+                annotated = draw_banner(pipeline.prepare(image_bgr), PAUSED_TEXT)
+                self._timeline.tick(t - self._t0_stream)
+                self._publish(recorder, paused=True)
+            else:
+                annotated, result = pipeline.process(image_bgr, t - self._t0_stream, self._fps)
+                if result is not None:
+                    if recorder is not None:
+                        recorder.record(result, now, t - self._t0_session)
+                    self._timeline.add(t - self._t0_stream, result)
+                    self._counts.update(f.label for f in result.faces)
+                    self._publish(recorder, result, pipeline.settings.analyse_every_n)
+            self._last_frame = annotated
             return annotated
         except Exception:
             self.errors += 1
@@ -105,21 +206,75 @@ class LiveSession:
             return image_bgr
 
     def stop(self) -> None:
-        """End the stream: flush the recorder, close the session, free the detector."""
+        """End the stream: close open gaps, flush the recorder, close the session,
+        free the detector, forget the last frame and the live timeline."""
         with self._lock:
             recorder, pipeline = self._recorder, self._pipeline
+            gaps = []
+            if recorder is not None and self._paused:
+                gaps.append((*self._gap(self._paused_since), "paused"))
+            if recorder is not None and not self._record:
+                gaps.append((*self._gap(self._off_since), "not recorded"))
             self._recorder = self._pipeline = None
-            self._last_wall = 0.0
+            self._paused, self._last_wall, self._last_frame = False, 0.0, None
+        for gap in gaps:
+            self._store.add_gap(*gap)
         if recorder is not None:
             recorder.stop()
         if pipeline is not None:
             pipeline.close()
+        self._timeline.clear()
         self._snapshot = LiveSnapshot(
             session_id=self._snapshot.session_id,
             frames_analysed=self._snapshot.frames_analysed,
             label_counts=self._snapshot.label_counts,
             errors=self.errors,
+            markers=self._markers,
         )
 
-    def snapshot(self) -> LiveSnapshot:
-        return self._snapshot
+    # -- internals (callers hold the lock) ---------------------------------------------
+    def _start(self, stream_time: float) -> FramePipeline:
+        self._pipeline = FramePipeline(self._classifier, self._settings)
+        self._t0_stream = self._last_t = stream_time
+        self._counts.clear()
+        self._fps = 0.0
+        self._markers = 0
+        self._snapshot = LiveSnapshot(streaming=True, recording=self._record)
+        return self._pipeline
+
+    def _open_session(self, stream_time: float) -> None:
+        self._recorder = SessionRecorder.start(
+            self._store, "webcam", self._settings.to_dict(), **model_columns(self._model)
+        )
+        self._t0_session = stream_time
+
+    def _gap(self, since: float) -> tuple[int, float, float] | None:
+        """(session id, start, end) in session seconds from stream time ``since`` to now."""
+        if self._recorder is None:
+            return None
+        start = max(since - self._t0_session, 0.0)
+        return self._recorder.session_id, start, max(self._last_t - self._t0_session, start)
+
+    def _publish(
+        self,
+        recorder: SessionRecorder | None,
+        result: FrameResult | None = None,
+        every_n: int = 1,
+        paused: bool = False,
+    ) -> None:
+        """A new snapshot for the page (video thread): a fresh result, or a paused frame."""
+        old = self._snapshot
+        fresh = result is not None
+        self._snapshot = LiveSnapshot(
+            session_id=recorder.session_id if recorder is not None else old.session_id,
+            streaming=True,
+            frames_analysed=result.frame_index // every_n + 1 if fresh else old.frames_analysed,
+            fps=self._fps,
+            pipeline_ms=result.timings.total_ms if fresh else 0.0,
+            faces=tuple((f.face_id, f.label, f.confidence) for f in result.faces) if fresh else (),
+            label_counts=dict(self._counts),
+            errors=self.errors,
+            paused=paused,
+            recording=recorder is not None,
+            markers=self._markers,
+        )

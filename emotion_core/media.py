@@ -20,6 +20,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from emotion_core.classifier import EmotionClassifier
+from emotion_core.model_files import ModelRef, model_columns
 from emotion_core.overlay import draw_overlay
 from emotion_core.pipeline import FramePipeline
 from emotion_core.recording import rows_for
@@ -204,10 +205,13 @@ def report_csv(rows: Iterable[dict[str, Any]]) -> bytes:
 
 
 def save_photo_session(
-    store: SessionStore, photos: Sequence[tuple[str, FrameResult]], settings: AnalysisSettings
+    store: SessionStore,
+    photos: Sequence[tuple[str, FrameResult]],
+    settings: AnalysisSettings,
+    model: ModelRef | None = None,
 ) -> int:
-    """Store a batch of (file name, result) as one complete session (source "image");
-    returns its id.
+    """Store a batch of (file name, result) as one complete session (source "image",
+    ``model`` naming the classifier's file); returns its id.
 
     Photo ``i`` is frame ``i`` at ``t_rel = i`` seconds, so the analytics timeline shows
     the photos in upload order.
@@ -217,7 +221,11 @@ def save_photo_session(
     names = ", ".join(name for name, _ in photos)
     started = datetime.now(UTC)
     sid = store.create_session(
-        "image", photo_settings(settings).to_dict(), source_name=names[:500], started_at=started
+        "image",
+        photo_settings(settings).to_dict(),
+        source_name=names[:500],
+        started_at=started,
+        **model_columns(model),
     )
     t0 = started.timestamp()
     rows = []

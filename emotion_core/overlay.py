@@ -100,3 +100,12 @@ def draw_overlay(
     if s.draw_fps and fps is not None:
         _text(frame_bgr, f"{fps:.0f} fps  {result.timings.total_ms:.1f} ms", (8, y), 0.5 * scale)
     return frame_bgr
+
+
+def draw_banner(frame_bgr: np.ndarray, text: str) -> np.ndarray:
+    """A state banner (e.g. "PAUSED") at the top centre of the frame, in place."""
+    scale = _scale_for(frame_bgr)
+    (tw, _), _ = cv2.getTextSize(text, FONT, 0.9 * scale, 2)
+    x = max((frame_bgr.shape[1] - tw) // 2, 4)
+    _text(frame_bgr, text, (x, int(40 * scale) + 8), 0.9 * scale, WHITE, (40, 40, 200), 2)
+    return frame_bgr

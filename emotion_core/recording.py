@@ -88,9 +88,8 @@ class SessionRecorder:
         cls, store: SessionStore, source: str, settings: dict, **kwargs: Any
     ) -> SessionRecorder:
         """Open a new session in ``store`` and a recorder for it."""
-        session_kwargs = {
-            k: kwargs.pop(k) for k in ("name", "source_name", "started_at") if k in kwargs
-        }
+        keys = ("name", "source_name", "started_at", "model_file", "model_hash")
+        session_kwargs = {k: kwargs.pop(k) for k in keys if k in kwargs}
         return cls(store, store.create_session(source, settings, **session_kwargs), **kwargs)
 
     def record(self, result: FrameResult, t_wall: float, t_rel: float) -> None:

@@ -1,9 +1,11 @@
-"""CSV reports of one session: per-frame detail and a one-row summary.
+"""CSV reports of one session: per-frame detail, a one-row summary, its markers and
+its notable moments.
 
 :func:`report_csv` is the one producer of the bytes, used by the Session analytics
 page's download buttons and by the command line::
 
-    python -m emotion_core.report --session ID [--out file.csv] [--summary] [--db URL]
+    python -m emotion_core.report --session ID [--out file.csv] [--db URL] \\
+        [--summary | --markers | --moments]
 
 Exit codes: 0 written, 2 unknown session (message on stderr).
 """
@@ -19,11 +21,18 @@ from pathlib import Path
 
 import pandas as pd
 
-from emotion_core import analytics
+from emotion_core import analytics, moments
 from emotion_core.emotions import LABELS, UNCERTAIN
-from emotion_core.store import DEFAULT_DB_PATH, SAMPLE_COLUMNS, SessionInfo, SessionStore
+from emotion_core.store import (
+    DEFAULT_DB_PATH,
+    MARKER_COLUMNS,
+    SAMPLE_COLUMNS,
+    SessionInfo,
+    SessionStore,
+)
 from emotion_core.store import sqlite_url as _sqlite_url
 
+KINDS = ("detail", "summary", "markers", "moments")
 INT_COLUMNS = ("session_id", "frame_index")
 NULLABLE_INT_COLUMNS = ("face_id", "x", "y", "w", "h")  # empty on a no-face row
 
@@ -32,14 +41,29 @@ class UnknownSession(LookupError):
     """The store has no session with that id."""
 
 
-def report_filename(info: SessionInfo, summary: bool = False) -> str:
-    """``emotion-session-<id>-<UTC start, 2026-11-23T10-55-00>-<detail|summary>.csv``."""
+def _kind(summary: bool, kind: str | None) -> str:
+    kind = kind or ("summary" if summary else "detail")
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
+    return kind
+
+
+def report_filename(info: SessionInfo, summary: bool = False, kind: str | None = None) -> str:
+    """``emotion-session-<id>-<UTC start, 2026-11-23T10-55-00>-<kind>.csv``, kind one of
+    :data:`KINDS` (``summary=True`` is ``kind="summary"``)."""
     start = f"{info.started_at.astimezone(UTC):%Y-%m-%dT%H-%M-%S}"
-    return f"emotion-session-{info.id}-{start}-{'summary' if summary else 'detail'}.csv"
+    return f"emotion-session-{info.id}-{start}-{_kind(summary, kind)}.csv"
 
 
-def summary_frame(info: SessionInfo, samples: pd.DataFrame) -> pd.DataFrame:
-    """One row: the session's metadata, headline figures, emotion shares and bands."""
+def summary_frame(
+    info: SessionInfo,
+    samples: pd.DataFrame,
+    markers: pd.DataFrame | None = None,
+    gaps: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """One row: the session's metadata and model, headline figures, emotion shares,
+    bands, how many markers and notable moments it has, its strongest moment, and how
+    long it was paused / not recorded."""
     s = analytics.summarize(samples)
     shares = analytics.emotion_shares(samples)
     bands = analytics.confidence_bands(samples)
@@ -61,19 +85,59 @@ def summary_frame(info: SessionInfo, samples: pd.DataFrame) -> pd.DataFrame:
         "uncertain_share": s.uncertain_share,
         **{f"share_{e}": float(shares[e]) for e in (*LABELS, UNCERTAIN)},
         **{f"band_{k}_share": v for k, v in zip(("high", "medium", "low"), bands["share"])},
+        "model_file": info.model_file,
+        "model_hash": info.model_hash,
+        "markers": 0 if markers is None else len(markers),
+        **_moments_summary(moments.notable_moments(samples, gaps)),
+        **{f"{r.replace(' ', '_')}_s": _gap_seconds(gaps, r) for r in ("paused", "not recorded")},
     }
     return pd.DataFrame([row])
 
 
-def report_csv(store: SessionStore, session_id: int, summary: bool = False) -> bytes:
-    """The detail CSV (every column of every stored row) or the summary CSV, UTF-8.
+def _moments_summary(found: pd.DataFrame) -> dict:
+    """How many moments of each kind, and the strongest one in words."""
+    counts = found["kind"].value_counts()
+    row = {f"moments_{k}": int(counts.get(k, 0)) for k in ("sustained", "change", "unusual")}
+    top = None
+    if len(found):
+        m = found.loc[found["strength"].idxmax()]
+        top = f"{m['start']:.1f}-{m['end']:.1f} s, face {m['face_id']}: {m['what']}"
+    return row | {"strongest_moment": top}
+
+
+def _gap_seconds(gaps: pd.DataFrame | None, reason: str) -> float:
+    if gaps is None or gaps.empty:
+        return 0.0
+    mine = gaps[gaps["reason"] == reason]
+    return float((mine["t_end"] - mine["t_start"]).sum())
+
+
+def report_csv(
+    store: SessionStore, session_id: int, summary: bool = False, kind: str | None = None
+) -> bytes:
+    """The detail CSV (every column of every stored row), the summary CSV, the markers
+    CSV (``session_id, t_rel, t_wall, note``) or the notable-moments CSV
+    (``session_id`` + :data:`moments.COLUMNS`), UTF-8.
 
     Raises :class:`UnknownSession` for an id the store does not hold."""
+    kind = _kind(summary, kind)
     info = store.get_session(session_id)
     if info is None:
         raise UnknownSession(f"no session with id {session_id} in the store")
-    samples = store.load_samples(session_id)
-    table = summary_frame(info, samples) if summary else samples[list(SAMPLE_COLUMNS)]
+    if kind == "markers":
+        table = store.load_markers(session_id)[list(MARKER_COLUMNS)]
+    elif kind == "moments":
+        found = moments.notable_moments(store.load_samples(session_id), store.load_gaps(session_id))
+        table = found.assign(session_id=session_id)[["session_id", *moments.COLUMNS]]
+    elif kind == "summary":
+        table = summary_frame(
+            info,
+            store.load_samples(session_id),
+            store.load_markers(session_id),
+            store.load_gaps(session_id),
+        )
+    else:
+        table = store.load_samples(session_id)[list(SAMPLE_COLUMNS)]
     buf = io.StringIO()
     table.to_csv(buf, index=False, lineterminator="\n")
     return buf.getvalue().encode("utf-8")
@@ -89,7 +153,10 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m emotion_core.report", description=__doc__)
     p.add_argument("--session", type=int, required=True, help="session id (see the app)")
     p.add_argument("--out", type=Path, help="output file (default: the report's file name)")
-    p.add_argument("--summary", action="store_true", help="the one-row summary, not detail")
+    kind = p.add_mutually_exclusive_group()
+    kind.add_argument("--summary", action="store_true", help="the one-row summary, not detail")
+    kind.add_argument("--markers", action="store_true", help="the session's markers")
+    kind.add_argument("--moments", action="store_true", help="its notable moments")
     p.add_argument(
         "--db",
         default=os.environ.get("EMOTION_DB_URL") or _sqlite_url(DEFAULT_DB_PATH),
@@ -103,13 +170,14 @@ def main(argv: list[str] | None = None) -> int:
     store = SessionStore(args.db)
     try:
         info = store.get_session(args.session)
-        data = report_csv(store, args.session, args.summary)
+        kind = next((k for k in ("summary", "markers", "moments") if getattr(args, k)), "detail")
+        data = report_csv(store, args.session, kind=kind)
     except UnknownSession as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     finally:
         store.dispose()
-    out = args.out or Path(report_filename(info, args.summary))
+    out = args.out or Path(report_filename(info, kind=kind))
     out.write_bytes(data)
     print(f"session {args.session} -> {out} ({len(data)} bytes)", file=sys.stderr)
     return 0

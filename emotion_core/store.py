@@ -1,10 +1,13 @@
 """The session store: SQLAlchemy Core on SQLite (default) or PostgreSQL.
 
-Two tables: ``sessions`` (one row per webcam/image/video session, with its settings)
-and ``samples`` (one row per face per analysed frame; a frame with no face is one row
-with empty face columns, so "face present %" can be computed). Numbers only, never
-pictures. The sample columns are defined once here (:data:`SAMPLE_COLUMNS`) and used
-by the recorder, the analytics and the CSV reports.
+Four tables: ``sessions`` (one row per webcam/image/video session, with its settings
+and the model file that produced its numbers), ``samples`` (one row per face per
+analysed frame; a frame with no face is one row with empty face columns, so "face
+present %" can be computed), ``markers`` (moments a user marked, with a short note) and
+``gaps`` (stretches deliberately not analysed or not recorded: a pause, recording
+switched off). Numbers and short notes only, never pictures. The sample columns are
+defined once here (:data:`SAMPLE_COLUMNS`) and used by the recorder, the analytics and
+the CSV reports.
 """
 
 from __future__ import annotations
@@ -24,10 +27,12 @@ from emotion_core.emotions import LABELS, UNCERTAIN
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: markers, gaps, sessions.model_file / model_hash
 SOURCES = ("webcam", "image", "video")
 STATUSES = ("recording", "complete", "incomplete")
 DEFAULT_DB_PATH = Path("data") / "emotion_sessions.db"
+MARKER_NOTE_MAX = 100  # characters: a label such as "question 3", not a transcript
+GAP_REASONS = ("paused", "not recorded")
 
 RAW_COLUMNS = tuple(f"raw_{e}" for e in LABELS)
 PROB_COLUMNS = tuple(f"p_{e}" for e in LABELS)
@@ -52,7 +57,10 @@ sessions = sa.Table(
     sa.Column("ended_at", sa.DateTime(timezone=True)),
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("settings_json", sa.Text, nullable=False),
+    sa.Column("model_file", sa.String(500)),  # schema 2; NULL for older sessions
+    sa.Column("model_hash", sa.String(64)),  # SHA-256 of the model file, hex
 )
+_SESSION_COLUMNS_V2 = ("model_file", "model_hash")
 samples = sa.Table(
     "samples",
     metadata,
@@ -71,6 +79,32 @@ samples = sa.Table(
     sa.Column("confidence", sa.Float),
     sa.Index("ix_samples_session_time", "session_id", "t_rel"),
 )
+markers = sa.Table(
+    "markers",
+    metadata,
+    sa.Column("id", _BigId, primary_key=True, autoincrement=True),
+    sa.Column(
+        "session_id", _BigId, sa.ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("t_rel", sa.Float(53), nullable=False),  # seconds since the session's start
+    sa.Column("t_wall", sa.Float(53), nullable=False),  # Unix time, seconds
+    sa.Column("note", sa.String(MARKER_NOTE_MAX), nullable=False),
+    sa.Index("ix_markers_session", "session_id"),
+)
+gaps = sa.Table(
+    "gaps",
+    metadata,
+    sa.Column("id", _BigId, primary_key=True, autoincrement=True),
+    sa.Column(
+        "session_id", _BigId, sa.ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("t_start", sa.Float(53), nullable=False),  # t_rel seconds
+    sa.Column("t_end", sa.Float(53), nullable=False),
+    sa.Column("reason", sa.String(16), nullable=False),
+    sa.Index("ix_gaps_session", "session_id"),
+)
+MARKER_COLUMNS = ("session_id", "t_rel", "t_wall", "note")
+GAP_COLUMNS = ("session_id", "t_start", "t_end", "reason")
 
 
 @dataclass(frozen=True)
@@ -89,6 +123,8 @@ class SessionInfo:
     faces: int = 0
     dominant: str | None = None  # most frequent label, "uncertain" not counted
     last_t_rel: float = 0.0
+    model_file: str | None = None  # the model that produced the numbers (schema 2)
+    model_hash: str | None = None
 
     @property
     def duration_s(self) -> float:
@@ -126,10 +162,23 @@ class SessionStore:
         self._create_schema()
 
     def _create_schema(self) -> None:
-        metadata.create_all(self.engine)
+        """Create missing tables, and migrate a database written by an older version
+        in place (its sessions and samples are kept)."""
+        metadata.create_all(self.engine)  # also adds the tables new in schema 2
         with self.engine.begin() as conn:
-            if conn.execute(sa.select(sa.func.count()).select_from(schema_info)).scalar() == 0:
+            version = conn.execute(sa.select(sa.func.max(schema_info.c.version))).scalar()
+            if version is None:
                 conn.execute(schema_info.insert().values(version=SCHEMA_VERSION))
+                return
+            if version < 2:
+                present = {c["name"] for c in sa.inspect(conn).get_columns("sessions")}
+                for name in _SESSION_COLUMNS_V2:
+                    if name not in present:
+                        ddl = sessions.c[name].type.compile(dialect=conn.dialect)
+                        conn.exec_driver_sql(f"ALTER TABLE sessions ADD COLUMN {name} {ddl}")
+                log.info("store %s migrated from schema %d to %d", self.url, version, 2)
+            if version < SCHEMA_VERSION:
+                conn.execute(schema_info.update().values(version=SCHEMA_VERSION))
 
     def schema_version(self) -> int:
         with self.engine.connect() as conn:
@@ -143,8 +192,11 @@ class SessionStore:
         name: str | None = None,
         source_name: str | None = None,
         started_at: datetime | None = None,
+        model_file: str | None = None,
+        model_hash: str | None = None,
     ) -> int:
-        """Open a session (status "recording") and return its id."""
+        """Open a session (status "recording") and return its id. ``model_file`` and
+        ``model_hash`` name the model whose numbers the session will hold."""
         if source not in SOURCES:
             raise ValueError(f"source must be one of {SOURCES}, not {source!r}")
         started = started_at or datetime.now(UTC)
@@ -158,6 +210,8 @@ class SessionStore:
                     started_at=started,
                     status="recording",
                     settings_json=json.dumps(settings),
+                    model_file=model_file,
+                    model_hash=model_hash,
                 )
             )
             return int(result.inserted_primary_key[0])
@@ -183,9 +237,10 @@ class SessionStore:
             conn.execute(query.values(name=name[:200]))
 
     def delete_session(self, session_id: int) -> None:
-        """Remove the session and every one of its samples (privacy: nothing is kept)."""
+        """Remove the session, its samples, markers and gaps (privacy: nothing is kept)."""
         with self.engine.begin() as conn:
-            conn.execute(samples.delete().where(samples.c.session_id == session_id))
+            for table in (samples, markers, gaps):
+                conn.execute(table.delete().where(table.c.session_id == session_id))
             conn.execute(sessions.delete().where(sessions.c.id == session_id))
 
     def list_sessions(self) -> list[SessionInfo]:
@@ -251,6 +306,52 @@ class SessionStore:
         with self.engine.connect() as conn:
             return int(conn.execute(query).scalar())
 
+    # -- markers and gaps ----------------------------------------------------------
+    def add_marker(self, session_id: int, t_rel: float, note: str, t_wall: float) -> int:
+        """Store a marked moment; ``note`` is plain text, stripped, at most
+        :data:`MARKER_NOTE_MAX` characters (ValueError beyond, nothing stored)."""
+        clean = clean_note(note)
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                markers.insert().values(
+                    session_id=session_id, t_rel=float(t_rel), t_wall=float(t_wall), note=clean
+                )
+            )
+            return int(result.inserted_primary_key[0])
+
+    def load_markers(self, session_id: int) -> pd.DataFrame:
+        """The session's markers in time order, columns :data:`MARKER_COLUMNS`."""
+        query = (
+            sa.select(*(markers.c[c] for c in MARKER_COLUMNS))
+            .where(markers.c.session_id == session_id)
+            .order_by(markers.c.t_rel, markers.c.id)
+        )
+        with self.engine.connect() as conn:
+            return pd.DataFrame(conn.execute(query).fetchall(), columns=list(MARKER_COLUMNS))
+
+    def add_gap(self, session_id: int, t_start: float, t_end: float, reason: str) -> None:
+        """Store a stretch (t_rel seconds) deliberately not analysed or not recorded."""
+        if reason not in GAP_REASONS:
+            raise ValueError(f"reason must be one of {GAP_REASONS}, not {reason!r}")
+        if t_end < t_start:
+            raise ValueError(f"a gap cannot end ({t_end}) before it starts ({t_start})")
+        with self.engine.begin() as conn:
+            conn.execute(
+                gaps.insert().values(
+                    session_id=session_id, t_start=t_start, t_end=t_end, reason=reason
+                )
+            )
+
+    def load_gaps(self, session_id: int) -> pd.DataFrame:
+        """The session's gaps in time order, columns :data:`GAP_COLUMNS`."""
+        query = (
+            sa.select(*(gaps.c[c] for c in GAP_COLUMNS))
+            .where(gaps.c.session_id == session_id)
+            .order_by(gaps.c.t_start, gaps.c.id)
+        )
+        with self.engine.connect() as conn:
+            return pd.DataFrame(conn.execute(query).fetchall(), columns=list(GAP_COLUMNS))
+
     def dispose(self) -> None:
         self.engine.dispose()
 
@@ -269,7 +370,17 @@ def _session_info(row: Any, dominant: str | None) -> SessionInfo:
         faces=int(row.faces or 0),
         dominant=dominant,
         last_t_rel=float(row.last_t_rel or 0.0),
+        model_file=row.model_file,
+        model_hash=row.model_hash,
     )
+
+
+def clean_note(note: str) -> str:
+    """A marker note as stored: plain text on one line, stripped, length-checked."""
+    text = " ".join("".join(ch if ch.isprintable() else " " for ch in note).split())
+    if len(text) > MARKER_NOTE_MAX:
+        raise ValueError(f"a marker note has at most {MARKER_NOTE_MAX} characters")
+    return text
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

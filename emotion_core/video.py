@@ -23,6 +23,7 @@ from av.container import InputContainer
 
 from emotion_core.classifier import EmotionClassifier
 from emotion_core.media import MediaError
+from emotion_core.model_files import ModelRef, model_columns
 from emotion_core.overlay import draw_overlay
 from emotion_core.pipeline import FramePipeline
 from emotion_core.recording import SessionRecorder
@@ -251,8 +252,10 @@ def analyse_video(
     on_progress: Callable[[Progress], None] | None = None,
     on_frame: Callable[[FrameResult, float], None] | None = None,
     annotated_path: Path | None = None,
+    model: ModelRef | None = None,
 ) -> VideoResult:
-    """Analyse a video file, recording a session (source "video") when ``store`` is given.
+    """Analyse a video file, recording a session (source "video") when ``store`` is given
+    (``model`` names the classifier's file in the session).
 
     ``on_frame(result, t_rel)`` sees every analysed frame; ``on_progress`` gets a
     :class:`Progress`. An exception raised by a callback (e.g. Streamlit stopping the run
@@ -270,7 +273,9 @@ def analyse_video(
             recorded = {**s.to_dict(), "sample_every_n": sampler.every_n}
             recorded["sample_per_second"] = sampler.per_second
             name = source_name or path.name
-            job.recorder = SessionRecorder.start(store, "video", recorded, source_name=name)
+            job.recorder = SessionRecorder.start(
+                store, "video", recorded, source_name=name, **model_columns(model)
+            )
         error = _decode_all(job, container, cancel)
     finally:
         container.close()

@@ -11,20 +11,23 @@ from functools import partial
 import pandas as pd
 import streamlit as st
 
-from emotion_core import analytics, charts
+from emotion_core import analytics, charts, moments
 from emotion_core.report import report_csv, report_filename
 from emotion_core.store import SessionInfo
 from ui.history import format_duration, history_table, manage_session, pick_session
-from ui.resources import get_store
+from ui.resources import get_store, load_samples
+from ui.routing import route_through_app
+from ui.session_notes import show_markers, show_model, show_moments
 
 MAX_FACE_CHARTS = 4  # per-face charts drawn for "All faces"
 ALL = "All faces"
 
 
-@st.cache_data(max_entries=4, show_spinner="Loading the session…")
-def load_samples(db_url: str, session_id: int, rows: int) -> pd.DataFrame:
-    """Cached per row count, so a session still recording is reloaded when it grows."""
-    return get_store().load_samples(session_id)
+@st.cache_data(max_entries=4, show_spinner="Finding notable moments…")
+def find_moments(db_url: str, session_id: int, rows: int) -> pd.DataFrame:
+    """On the whole session (the baseline is the session's), cached like the samples."""
+    store = get_store()
+    return moments.notable_moments(store.load_samples(session_id), store.load_gaps(session_id))
 
 
 def show_summary(part: pd.DataFrame) -> None:
@@ -48,11 +51,18 @@ def time_range(samples: pd.DataFrame, session_id: int) -> tuple[float, float]:
     return st.slider("Time range (seconds)", t0, t1, (t0, t1), step, key=f"range_{session_id}")
 
 
-def show_charts(part: pd.DataFrame, faces: list[int]) -> None:
+def show_charts(
+    part: pd.DataFrame,
+    faces: list[int],
+    notes: tuple[pd.DataFrame, ...],
+    t_range: tuple[float, float],
+) -> None:
+    """``notes``: the markers, gaps and moments drawn on each timeline."""
     binned = analytics.downsample(part)
     for face in faces[:MAX_FACE_CHARTS]:
         left, right = st.columns([3, 2])
-        left.plotly_chart(charts.timeline(binned, face), key=f"timeline_{face}")
+        timeline = charts.timeline(binned, face, *notes, x_range=t_range)
+        left.plotly_chart(timeline, key=f"timeline_{face}")
         right.plotly_chart(charts.valence_arousal_path(binned, face), key=f"va_{face}")
     if len(faces) > MAX_FACE_CHARTS:
         st.caption(f"Timelines of the first {MAX_FACE_CHARTS} faces; pick a face for others.")
@@ -62,19 +72,28 @@ def show_charts(part: pd.DataFrame, faces: list[int]) -> None:
     right.plotly_chart(charts.transition_heatmap(analytics.transitions(part)))
 
 
+DOWNLOADS = {
+    "detail": "Per-frame CSV",
+    "summary": "Summary CSV",
+    "markers": "Markers CSV",
+    "moments": "Moments CSV",
+}
+
+
 def downloads(info: SessionInfo) -> None:
-    left, right = st.columns(2)
-    for col, summary, label in ((left, False, "Per-frame CSV"), (right, True, "Summary CSV")):
+    for col, (kind, label) in zip(st.columns(len(DOWNLOADS)), DOWNLOADS.items()):
         col.download_button(
             label,
-            partial(report_csv, store, info.id, summary),  # built only when clicked
-            report_filename(info, summary),
+            partial(report_csv, store, info.id, kind=kind),  # built only when clicked
+            report_filename(info, kind=kind),
             "text/csv",
             on_click="ignore",
             icon=":material/download:",
+            key=f"download_{kind}",
         )
 
 
+route_through_app()  # a direct link on a fresh server: see ui/routing.py
 st.title("Session analytics")
 store = get_store()
 sessions = store.list_sessions()
@@ -90,7 +109,9 @@ if not sessions:
 history_table(sessions)
 info = pick_session(sessions)
 manage_session(store, info)
+show_model(info)
 downloads(info)
+markers, gaps = store.load_markers(info.id), store.load_gaps(info.id)
 samples = load_samples(store.url, info.id, store.count_samples(info.id))
 if samples.empty:
     st.info("This session has no analysed frames yet.")
@@ -107,6 +128,12 @@ if len(face_list) > 1:
         key=f"face_{info.id}",
     )
 face = None if pick in (ALL, None) else int(pick)
-part = analytics.select(samples, time_range(samples, info.id), face)
+t_range = time_range(samples, info.id)
+part = analytics.select(samples, t_range, face)
+found = find_moments(store.url, info.id, len(samples))
+found = found[(found["end"] >= t_range[0]) & (found["start"] <= t_range[1])]
+found = found if face is None else found[found["face_id"] == face]
 show_summary(part)
-show_charts(part, face_list if face is None else [face])
+show_charts(part, face_list if face is None else [face], (markers, gaps, found), t_range)
+show_moments(found)
+show_markers(markers, gaps)

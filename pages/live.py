@@ -9,22 +9,35 @@ import streamlit as st
 from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
 from emotion_core.live import LiveSession
+from ui.live_controls import live_controls, record_switch, recording_status, snapshot_button
 from ui.live_panel import render_live_panel
-from ui.resources import LAST_SESSION_KEY, config, get_classifier, get_store
+from ui.resources import (
+    LAST_SESSION_KEY,
+    config,
+    get_classifier,
+    get_model_ref,
+    get_store,
+    selected_model,
+)
+from ui.routing import route_through_app
 from ui.sidebar import settings_sidebar
 
+route_through_app()  # a direct link on a fresh server: see ui/routing.py
 st.title("Live emotion analysis")
 settings = settings_sidebar()
 try:
     classifier = get_classifier()
+    model = get_model_ref(str(selected_model()))
 except Exception as exc:  # a missing or broken model file: say so, keep the app up
     st.error(f"The emotion model could not be loaded: {exc}")
     st.stop()
 
 if "live_session" not in st.session_state:
-    st.session_state.live_session = LiveSession(classifier, get_store())
+    st.session_state.live_session = LiveSession(classifier, get_store(), model)
 live: LiveSession = st.session_state.live_session
 live.update_settings(settings)
+live.update_model(classifier, model)  # from the next START on
+record_on = record_switch(live)
 
 
 def video_frame_callback(frame: av.VideoFrame) -> av.VideoFrame:
@@ -48,9 +61,10 @@ ctx = webrtc_streamer(
         "found. Allow the camera in the browser's address bar and press START."
     },
 )
+snapshot_button(live, ctx.state.playing)
 st.caption(
-    "Press START and allow the camera. Frames are analysed on this server and "
-    "never stored; only the numbers are recorded for Session analytics."
+    "Press START and allow the camera. Frames are analysed on this server and never "
+    "stored; while recording, only the numbers are kept for Session analytics."
 )
 
 
@@ -59,8 +73,12 @@ def live_panel() -> None:
     snap = live.snapshot()
     if snap.session_id is not None:
         st.session_state[LAST_SESSION_KEY] = snap.session_id
-    render_live_panel(snap)
+    recording_status(snap, record_on)
+    live_controls(live, snap)
+    render_live_panel(snap, live.timeline() if snap.streaming else None)
 
 
 if ctx.state.playing or live.snapshot().session_id is not None:
     live_panel()
+else:
+    recording_status(live.snapshot(), record_on)

@@ -22,27 +22,33 @@ from emotion_core.media import (
 from emotion_core.settings import AnalysisSettings
 from emotion_core.store import RAW_COLUMNS
 from emotion_core.video import MAX_DURATION_S, VIDEO_EXTENSIONS, FrameSampler, analyse_video
-from ui.resources import LAST_SESSION_KEY, get_classifier, get_store
+from ui.resources import LAST_SESSION_KEY, get_classifier, get_model_ref, get_store, selected_model
+from ui.routing import route_through_app
 from ui.sidebar import settings_sidebar
 
 JOB_KEY = "media_video_job"  # set while a video runs: survives the rerun that cancels it
 RESULT_KEY = "media_video_result"
 RATES = {"Every frame": None, "10 per second": 10.0, "5 per second": 5.0, "1 per second": 1.0}
 
+route_through_app()  # a direct link on a fresh server: see ui/routing.py
 st.title("Analyze photos and videos")
 settings = settings_sidebar(video=False)
 try:
-    classifier = get_classifier()
+    model_file = str(selected_model())
+    get_classifier(model_file)
+    model = get_model_ref(model_file)
 except Exception as exc:  # a missing or broken model file: say so, keep the app up
     st.error(f"The emotion model could not be loaded: {exc}")
     st.stop()
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def analyse_photo(name: str, data: bytes, settings: AnalysisSettings) -> PhotoResult | str:
-    """Cached so that reruns (buttons, downloads) do not analyse the batch again."""
+def analyse_photo(
+    name: str, data: bytes, settings: AnalysisSettings, model_file: str
+) -> PhotoResult | str:
+    """Cached (per model file too) so that reruns do not analyse the batch again."""
     try:
-        with PhotoAnalyser(classifier, settings) as analyser:
+        with PhotoAnalyser(get_classifier(model_file), settings) as analyser:
             return analyser.analyse_file(name, data)
     except MediaError as exc:
         return str(exc)
@@ -81,7 +87,7 @@ def photos_tab() -> None:
     )
     photos = []
     for i, f in enumerate(files or []):
-        result = analyse_photo(f.name, f.getvalue(), settings)
+        result = analyse_photo(f.name, f.getvalue(), settings, model_file)
         if isinstance(result, str):
             st.error(f"{f.name}: {result}")
             continue
@@ -94,7 +100,8 @@ def photos_tab() -> None:
     left, right = st.columns(2)
     left.download_button("Faces as CSV", report_csv(rows), "faces.csv", on_click="ignore")
     if right.button("Save as session", type="primary"):
-        sid = save_photo_session(get_store(), [(p.name, p.result) for p in photos], settings)
+        batch = [(p.name, p.result) for p in photos]
+        sid = save_photo_session(get_store(), batch, settings, model)
         show_saved(sid, f"{len(photos)} photo(s)")
 
 
@@ -116,12 +123,13 @@ def run_video(upload, per_second: float | None, annotate: bool) -> None:
     try:
         result = analyse_video(
             path,
-            classifier,
+            get_classifier(model_file),
             settings,
             store=get_store(),
             sampler=FrameSampler(per_second=per_second),
             on_progress=progress,
             annotated_path=out,
+            model=model,
         )
         video = out.read_bytes() if out else None
         st.session_state[RESULT_KEY] = (result, upload.name, video)

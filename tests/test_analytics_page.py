@@ -49,7 +49,12 @@ def test_one_session_shows_figures_and_charts(db):
     assert metrics["Uncertain"] == "10%"  # 1 of face 0's 10 rows
     assert len(at.get("plotly_chart")) == 5  # timeline, trajectory, share, bands, transitions
     assert not at.segmented_control  # no face selector for one face
-    assert len(at.get("download_button")) == 2
+    assert [b.key for b in at.get("download_button")] == [
+        "download_detail",
+        "download_summary",
+        "download_markers",
+        "download_moments",
+    ]
 
 
 def test_two_faces_get_a_selector_and_the_time_range_filters(db):
@@ -123,3 +128,36 @@ def test_an_hour_long_session_stays_responsive(db):
     elapsed = time.perf_counter() - start
     assert not at.exception and elapsed < HOUR_RERUN_MAX_S, elapsed
     assert {m.label: m.value for m in at.metric}["Duration"] == "40:00"
+
+
+def test_markers_gaps_and_model_are_shown_with_the_session(db):
+    sid = make_session(db)
+    db.add_marker(sid, 1.0, "<script>alert(1)</script> question 3", t_wall=0.0)
+    db.add_gap(sid, 2.0, 3.0, "paused")
+    at = _page().run()
+    assert not at.exception and not at.error
+    table = at.dataframe[-1].value
+    assert list(table["note"]) == ["<script>alert(1)</script> question 3"]  # a text cell
+    assert any("Paused: 1 time(s)" in c.value for c in at.caption)
+    assert any("Model: not recorded" in c.value for c in at.caption)
+    timeline = at.get("plotly_chart")[0].proto.spec
+    assert "question 3" in timeline and "&lt;script&gt;" in timeline  # escaped label
+    assert "paused" in timeline
+
+
+def test_notable_moments_are_listed_explained_and_drawn(db):
+    from test_moments import session
+
+    sid = db.create_session("webcam", {})
+    rows = session({0: [(0, 10, "neutral"), (10, 20, "happy"), (20, 30, "neutral")]})
+    rows = rows.assign(session_id=sid, t_wall=0.0)
+    db.add_samples(rows.astype(object).where(rows.notna(), None).to_dict("records"))
+    at = _page().run()
+    assert not at.exception and not at.error
+    assert "Notable moments" in [h.value for h in at.subheader]
+    table = next(d.value for d in at.dataframe if "kind" in d.value.columns)
+    assert table.iloc[0]["kind"] == "sustained" and "happy held" in table.iloc[0]["what"]
+    assert "How moments are found" in at.expander[-1].children[0].value
+    assert "moment: sustained" in at.get("plotly_chart")[0].proto.spec
+    at.slider(key=f"range_{sid}").set_value((22.0, 29.9)).run()  # none in this range
+    assert any("None in this range" in c.value for c in at.caption)

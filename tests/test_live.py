@@ -1,7 +1,13 @@
+import cv2
 import numpy as np
+import pytest
 
-from emotion_core.live import LiveSession
+from emotion_core.emotions import LABELS
+from emotion_core.live import LiveError, LiveSession
+from emotion_core.live_timeline import BIN_S, WINDOW_S, main_face
 from emotion_core.settings import AnalysisSettings
+
+TOL = 1e-6  # stream clock arithmetic (100.0 + i / fps) - 100.0
 
 
 def test_live_session_records_a_stream_and_applies_settings(classifier, store, astronaut_frame):
@@ -33,3 +39,126 @@ def test_a_broken_frame_is_counted_not_raised(classifier, store):
     assert live.process(bad, 0.0) is bad
     assert live.errors == 1
     live.stop()
+
+
+def _stream(live, frame, start: int, stop: int, fps: float = 15.0) -> list:
+    return [live.process(frame, 100.0 + i / fps) for i in range(start, stop)]
+
+
+def test_pause_keeps_the_video_flowing_records_nothing_and_leaves_a_gap(
+    classifier, store, astronaut_frame
+):
+    live = LiveSession(classifier, store)
+    live.update_settings(AnalysisSettings(mirror=False))
+    _stream(live, astronaut_frame, 0, 5)
+    assert live.pause() and not live.pause()  # a second pause does nothing
+    paused = _stream(live, astronaut_frame, 5, 20)
+    assert live.snapshot().paused and live.snapshot().streaming
+    assert all(p.shape == astronaut_frame.shape for p in paused)  # the video still flows
+    assert not np.array_equal(paused[-1], astronaut_frame)  # with the "paused" banner
+    assert live.resume() and not live.resume()
+    _stream(live, astronaut_frame, 20, 25)
+    sid = live.snapshot().session_id
+    live.stop()
+    rows = store.load_samples(sid)
+    assert sorted(rows["frame_index"]) == list(range(10))  # 5 before + 5 after, none paused
+    assert rows["t_rel"].between(4 / 15 + TOL, 20 / 15 - TOL).sum() == 0
+    gaps = store.load_gaps(sid)
+    assert list(gaps["reason"]) == ["paused"]
+    assert gaps["t_start"].iloc[0] == pytest.approx(4 / 15)
+    assert gaps["t_end"].iloc[0] == pytest.approx(19 / 15)
+
+
+def test_pausing_or_marking_a_stopped_stream_does_nothing(classifier, store):
+    live = LiveSession(classifier, store)
+    assert not live.pause() and not live.resume()
+    assert live.snapshot_png() is None  # nothing to take
+    with pytest.raises(LiveError, match="START"):
+        live.mark("too early")
+    assert store.list_sessions() == []
+
+
+def test_recording_switch_off_analyses_without_writing(classifier, store, astronaut_frame):
+    live = LiveSession(classifier, store)
+    live.update_settings(AnalysisSettings(mirror=False))
+    live.set_recording(False)
+    _stream(live, astronaut_frame, 0, 5)
+    snap = live.snapshot()
+    assert snap.streaming and not snap.recording and snap.session_id is None
+    assert len(snap.faces) == 1  # still analysed and shown
+    assert store.list_sessions() == []  # privacy mode: nothing at all in the store
+    with pytest.raises(LiveError, match="Recording is off"):
+        live.mark()
+    live.set_recording(True)  # switched on during the stream
+    _stream(live, astronaut_frame, 5, 10)
+    sid = live.snapshot().session_id
+    assert live.snapshot().recording and sid is not None
+    live.set_recording(False)
+    _stream(live, astronaut_frame, 10, 15)
+    live.set_recording(True)
+    _stream(live, astronaut_frame, 15, 20)
+    live.stop()
+    rows = store.load_samples(sid)
+    assert len(rows) == 10 and rows["t_rel"].iloc[0] == 0.0  # the session starts when on
+    gap = store.load_gaps(sid).iloc[0]
+    assert gap["reason"] == "not recorded"
+    assert (gap["t_start"], gap["t_end"]) == pytest.approx((4 / 15, 9 / 15))
+
+
+def test_markers_are_stored_at_the_current_moment(classifier, store, astronaut_frame):
+    live = LiveSession(classifier, store)
+    live.update_settings(AnalysisSettings(mirror=False))
+    _stream(live, astronaut_frame, 0, 8)
+    assert live.mark(" question 3 ") == pytest.approx(7 / 15)
+    with pytest.raises(ValueError):
+        live.mark("x" * 500)
+    sid = live.snapshot().session_id
+    _stream(live, astronaut_frame, 8, 9)
+    assert live.snapshot().markers == 1
+    live.stop()
+    marks = store.load_markers(sid)
+    assert list(marks["note"]) == ["question 3"]
+    assert marks["t_rel"].iloc[0] == pytest.approx(7 / 15)
+
+
+def test_snapshot_png_is_the_last_annotated_frame_in_memory(
+    classifier, store, astronaut_frame, tmp_path, monkeypatch
+):
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    live = LiveSession(classifier, store)
+    live.update_settings(AnalysisSettings(mirror=False))
+    out = _stream(live, astronaut_frame, 0, 3)[-1]
+    png = live.snapshot_png()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    decoded = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
+    assert decoded.shape == (480, 640, 3) and np.array_equal(decoded, out)  # lossless
+    assert not np.array_equal(decoded, astronaut_frame)  # the overlay is in it
+    assert list(cwd.iterdir()) == []  # nothing written
+    live.stop()
+    assert live.snapshot_png() is None
+
+
+def test_live_timeline_holds_the_last_minute_and_shows_a_pause_as_a_gap(
+    classifier, store, astronaut_frame
+):
+    live = LiveSession(classifier, store)
+    live.update_settings(AnalysisSettings(mirror=False))
+    _stream(live, astronaut_frame, 0, 15, fps=5)  # 3 s
+    live.pause()
+    _stream(live, astronaut_frame, 15, 30, fps=5)  # 3 s paused
+    live.resume()
+    _stream(live, astronaut_frame, 30, 35, fps=5)
+    table = live.timeline()
+    assert set(table["face_id"]) == {1} and len(table) == WINDOW_S / BIN_S
+    assert main_face(table) == 1
+    seen = table.dropna()
+    probs = seen[[f"p_{e}" for e in LABELS]].sum(axis=1)
+    assert probs.to_numpy() == pytest.approx(1.0)
+    # the paused seconds (-3.8 .. -1.0 s before now) hold no data
+    paused = table[(table["t"] > -3.6) & (table["t"] < -1.2)]
+    assert len(paused) and paused["p_happy"].isna().all()
+    assert seen["t"].max() > -1.0 and seen["t"].min() < -4.0
+    live.stop()
+    assert live.timeline().empty

@@ -133,3 +133,54 @@ def test_two_concurrent_writers_lose_no_rows(store):
         rows = store.load_samples(rec.session_id)
         assert len(rows) == FRAMES_PER_WRITER
         assert list(rows["frame_index"]) == list(range(FRAMES_PER_WRITER))
+
+
+def test_markers_csv_holds_every_marker_and_the_cli_writes_the_same_bytes(sqlite_store, tmp_path):
+    sid = make_session(sqlite_store)
+    sqlite_store.add_marker(sid, 2.5, 'ad starts, "big" <b>', t_wall=1002.5)
+    sqlite_store.add_marker(sid, 0.5, "", t_wall=1000.5)
+    data = report.report_csv(sqlite_store, sid, kind="markers")
+    table = pd.read_csv(io.BytesIO(data), keep_default_na=False, float_precision="round_trip")
+    assert list(table.columns) == ["session_id", "t_rel", "t_wall", "note"]
+    assert list(table["t_rel"]) == [0.5, 2.5]
+    assert list(table["note"]) == ["", 'ad starts, "big" <b>']
+    info = sqlite_store.get_session(sid)
+    assert report.report_filename(info, kind="markers").endswith("-markers.csv")
+    out = tmp_path / "m.csv"
+    args = ["--session", str(sid), "--markers", "--out", str(out), "--db", sqlite_store.url]
+    assert report.main(args) == 0 and out.read_bytes() == data
+
+
+def test_summary_counts_markers_pauses_and_names_the_model(store):
+    sid = store.create_session("webcam", {}, model_file="m.tflite", model_hash="0" * 64)
+    store.add_samples([{"session_id": sid, "frame_index": 0, "t_wall": 0.0, "t_rel": 0.0}])
+    store.add_marker(sid, 0.0, "start", t_wall=0.0)
+    store.add_gap(sid, 1.0, 4.0, "paused")
+    store.add_gap(sid, 5.0, 5.5, "paused")
+    store.add_gap(sid, 6.0, 8.0, "not recorded")
+    row = pd.read_csv(io.BytesIO(report.report_csv(store, sid, summary=True))).iloc[0]
+    assert row["markers"] == 1 and row["model_file"] == "m.tflite"
+    assert row["paused_s"] == pytest.approx(3.5) and row["not_recorded_s"] == pytest.approx(2.0)
+    with pytest.raises(ValueError):
+        report.report_csv(store, sid, kind="everything")
+
+
+def test_moments_csv_and_summary_carry_the_notable_moments(sqlite_store, tmp_path):
+    from test_moments import session
+
+    from emotion_core import moments
+
+    sid = sqlite_store.create_session("webcam", {})
+    rows = session({0: [(0, 10, "neutral"), (10, 20, "happy"), (20, 30, "neutral")]})
+    rows = rows.assign(session_id=sid, t_wall=0.0)
+    sqlite_store.add_samples(rows.astype(object).where(rows.notna(), None).to_dict("records"))
+    data = report.report_csv(sqlite_store, sid, kind="moments")
+    table = pd.read_csv(io.BytesIO(data))
+    assert list(table.columns) == ["session_id", *moments.COLUMNS]
+    assert (table["kind"] == "sustained").sum() == 1 and (table["kind"] == "change").sum() == 2
+    row = pd.read_csv(io.BytesIO(report.report_csv(sqlite_store, sid, summary=True))).iloc[0]
+    assert (row["moments_sustained"], row["moments_change"], row["moments_unusual"]) == (1, 2, 0)
+    assert "happy held" in row["strongest_moment"]
+    out = tmp_path / "moments.csv"
+    args = ["--session", str(sid), "--moments", "--out", str(out), "--db", sqlite_store.url]
+    assert report.main(args) == 0 and out.read_bytes() == data

@@ -10,7 +10,7 @@ import numpy as np
 from emotion_core.detection import FaceBox
 from emotion_core.recording import SessionRecorder
 from emotion_core.results import FaceResult, FrameResult
-from emotion_core.store import SessionStore, sqlite_url
+from emotion_core.store import SCHEMA_VERSION, SessionStore, sqlite_url
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # The recorder flushes every 0.5 s; an abrupt end may lose at most this much.
@@ -43,7 +43,7 @@ def test_sessions_can_be_listed_renamed_and_deleted(store):
     store.delete_session(a)
     assert store.get_session(a) is None and store.count_samples(a) == 0
     assert store.count_samples(b) == 1
-    assert store.schema_version() == 1
+    assert store.schema_version() == SCHEMA_VERSION
 
 
 def test_recorder_batches_writes_and_flushes_on_stop(tmp_path):

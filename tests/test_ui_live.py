@@ -77,3 +77,124 @@ def test_live_panel_says_when_no_face_is_in_view(classifier, tmp_path, astronaut
     assert not at.exception
     assert any("No face in view" in m.value for m in at.markdown)
     live.stop()
+
+
+def controls_app() -> None:
+    import streamlit as st
+
+    from ui.live_controls import live_controls, record_switch, recording_status, snapshot_button
+    from ui.live_panel import render_live_panel
+
+    live = st.session_state["live"]
+    on = record_switch(live)
+    snap = live.snapshot()
+    snapshot_button(live, snap.streaming)
+    recording_status(snap, on)
+    live_controls(live, snap)
+    render_live_panel(snap, live.timeline() if snap.streaming else None)
+
+
+def _streaming(classifier, store, frame, n: int = 5) -> LiveSession:
+    live = LiveSession(classifier, store)
+    live.update_settings(AnalysisSettings(mirror=False))
+    for i in range(n):
+        live.process(frame, i / 15)
+    return live
+
+
+def _controls(live: LiveSession) -> AppTest:
+    at = AppTest.from_function(controls_app, default_timeout=TIMEOUT)
+    at.session_state["live"] = live
+    return at.run()
+
+
+def test_pause_and_resume_buttons_switch_the_stream_state(classifier, tmp_path, astronaut_frame):
+    live = _streaming(classifier, SessionStore(sqlite_url(tmp_path / "s.db")), astronaut_frame)
+    at = _controls(live)
+    assert not at.exception
+    assert any("Recording to session" in s.value for s in at.success)
+    at.button(key="live_pause").click().run()
+    assert live.snapshot().paused and "Paused" in at.warning[0].value
+    assert not [b for b in at.button if b.key == "live_pause"]
+    at.button(key="live_resume").click().run()
+    assert not live.snapshot().paused and not at.warning
+    live.stop()
+
+
+def test_mark_moment_stores_the_note_and_clears_it(classifier, tmp_path, astronaut_frame):
+    store = SessionStore(sqlite_url(tmp_path / "s.db"))
+    live = _streaming(classifier, store, astronaut_frame)
+    at = _controls(live)
+    at.text_input(key="live_marker_note").input("question 3").run()
+    at.button(key="live_mark").click().run()
+    assert not at.exception
+    assert "Marked at" in at.success[-1].value and "with its note" in at.success[-1].value
+    assert at.text_input(key="live_marker_note").value == ""
+    sid = live.snapshot().session_id
+    assert list(store.load_markers(sid)["note"]) == ["question 3"]
+    at.button(key="live_mark").click().run()  # without a note: still a marker
+    assert len(store.load_markers(sid)) == 2
+    live.stop()
+
+
+def test_record_switch_off_says_so_and_disables_markers(classifier, tmp_path, astronaut_frame):
+    store = SessionStore(sqlite_url(tmp_path / "s.db"))
+    live = LiveSession(classifier, store)
+    at = _controls(live)
+    assert any("will be recorded" in c.value for c in at.caption)  # before the stream
+    at.toggle(key="live_record").set_value(False).run()
+    assert any("will not be recorded" in c.value for c in at.caption)
+    for i in range(3):
+        live.process(astronaut_frame, i / 15)
+    at.run()
+    assert "Not recording" in at.info[0].value
+    assert at.button(key="live_mark").disabled
+    assert store.list_sessions() == []
+    live.stop()
+
+
+def test_snapshot_and_timeline_are_shown_while_streaming_only(
+    classifier, tmp_path, astronaut_frame
+):
+    live = _streaming(classifier, SessionStore(sqlite_url(tmp_path / "s.db")), astronaut_frame)
+    at = _controls(live)
+    assert not at.get("download_button")  # nothing taken yet
+    at.button(key="live_snapshot").click().run()
+    save = at.get("download_button")
+    assert len(save) == 1 and save[0].proto.label.startswith("Save emotion-snapshot-")
+    assert at.session_state["live_snapshot_png"][1] == live.snapshot_png()  # current frame
+    charts = at.get("plotly_chart")
+    assert len(charts) == 2  # the live timeline and the label counts
+    live.stop()
+    at.run()
+    assert not at.get("download_button") and not at.button
+    assert any("there is nothing to take" in c.value for c in at.caption)
+
+
+def timeline_app() -> None:
+    import numpy as np
+    import pandas as pd
+
+    from emotion_core.emotions import LABELS
+    from emotion_core.live import LiveSnapshot
+    from ui.live_panel import render_live_panel
+
+    t = np.arange(-59.75, 0, 0.5)
+    parts = []
+    for face, share in ((1, 20), (2, 120)):  # face 2 is seen longer: the main face
+        probs = np.full((len(t), len(LABELS)), np.nan)
+        probs[-share:] = 1 / len(LABELS)
+        part = pd.DataFrame(probs, columns=[f"p_{e}" for e in LABELS])
+        parts.append(part.assign(t=t, face_id=face))
+    snap = LiveSnapshot(streaming=True, faces=((1, "happy", 0.9), (2, "sad", 0.8)))
+    render_live_panel(snap, pd.concat(parts, ignore_index=True))
+
+
+def test_the_live_timeline_shows_the_main_face_and_a_face_selector():
+    at = AppTest.from_function(timeline_app, default_timeout=TIMEOUT).run()
+    assert not at.exception
+    picker = at.segmented_control(key="live_timeline_face_1-2")
+    assert picker.value == "Main face"
+    assert "Last minute, face 2" in at.get("plotly_chart")[0].proto.spec
+    picker.set_value(1).run()
+    assert "Last minute, face 1" in at.get("plotly_chart")[0].proto.spec

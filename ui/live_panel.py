@@ -10,12 +10,18 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from emotion_core import charts
 from emotion_core.emotions import EMOTION_COLORS
 from emotion_core.live import LiveSnapshot
+from emotion_core.live_timeline import main_face
+
+MAIN = "Main face"
+MIN_SELECTABLE_BINS = 10  # a face seen for under ~5 s of the minute is not offered
 
 
-def render_live_panel(snap: LiveSnapshot) -> None:
-    """Counters, the current label of each face and a running label histogram."""
+def render_live_panel(snap: LiveSnapshot, timeline: pd.DataFrame | None = None) -> None:
+    """Counters, the current label of each face, the last minute's timeline (from
+    :meth:`LiveSession.timeline`) and a running label histogram."""
     if not snap.streaming:
         if snap.session_id is not None:
             st.info(
@@ -37,12 +43,32 @@ def render_live_panel(snap: LiveSnapshot) -> None:
                 f"<span style='color:{color};font-weight:600'>{label}</span> ({conf:.0%})",
                 unsafe_allow_html=True,
             )
-    else:
+    elif not snap.paused:
         st.write("No face in view.")
+    if timeline is not None and not timeline.empty:
+        _timeline(timeline)
     if snap.label_counts:
         st.plotly_chart(_label_counts_figure(snap.label_counts), key="live_counts")
     if snap.errors:
         st.warning(f"{snap.errors} frame(s) could not be analysed; see the server log.")
+
+
+def _timeline(table: pd.DataFrame) -> None:
+    """The live chart of the main face, or of the face picked in the selector."""
+    seen = table.dropna().groupby("face_id").size()
+    ids = sorted(int(f) for f in seen[seen >= MIN_SELECTABLE_BINS].index)
+    pick = MAIN
+    if len(ids) > 1:  # the key follows the faces, so a face that left resets the pick
+        pick = st.segmented_control(
+            "Timeline of",
+            [MAIN, *ids],
+            default=MAIN,
+            format_func=lambda f: f if f == MAIN else f"Face #{f}",
+            key="live_timeline_face_" + "-".join(map(str, ids)),
+        )
+    face = main_face(table) if pick in (MAIN, None) else int(pick)
+    if face is not None:
+        st.plotly_chart(charts.live_timeline(table, face), key="live_timeline")
 
 
 def _label_counts_figure(counts: dict[str, int]) -> go.Figure:

@@ -5,14 +5,17 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pandas as pd
 import streamlit as st
 
 from emotion_core.classifier import DEFAULT_MODEL_PATH, EmotionClassifier
 from emotion_core.detection import import_mediapipe
+from emotion_core.model_files import ModelRef, find_model_files
 from emotion_core.store import DEFAULT_DB_PATH, SessionStore, sqlite_url
 
 ROOT = Path(__file__).resolve().parent.parent
 LAST_SESSION_KEY = "last_session_id"  # st.session_state: the session to preselect
+MODEL_KEY = "set_model"  # st.session_state: the model file picked in the sidebar
 
 
 def config(name: str) -> str | None:
@@ -34,12 +37,47 @@ def model_path() -> Path:
     return Path(config("EMOTION_MODEL_PATH") or DEFAULT_MODEL_PATH)
 
 
+def model_files() -> list[Path]:
+    """The configured model first, then every ``*.tflite`` in assets/ and in
+    ``EMOTION_MODELS_DIR`` (env or secrets), without duplicates."""
+    default = model_path()
+    found = find_model_files(DEFAULT_MODEL_PATH.parent, config("EMOTION_MODELS_DIR"))
+    others = [f for f in found if f.resolve() != default.resolve()]
+    return [default, *others]
+
+
+def selected_model() -> Path:
+    """The model picked in the sidebar (see ui.sidebar.model_picker), else the default."""
+    picked = st.session_state.get(MODEL_KEY)
+    return Path(picked) if picked else model_path()
+
+
+def get_classifier(path: str | None = None) -> EmotionClassifier:
+    """The classifier of ``path`` (default: the selected model file), loaded once per
+    process per file."""
+    return _classifier_for(path or str(selected_model()))
+
+
 @st.cache_resource(show_spinner="Loading the emotion model…")
-def get_classifier() -> EmotionClassifier:
+def _classifier_for(path: str) -> EmotionClassifier:
     import_mediapipe()  # here, not in the first stream's video thread (~1 s)
-    return EmotionClassifier(model_path())
+    return EmotionClassifier(path)
+
+
+@st.cache_resource(show_spinner=False)
+def get_model_ref(path: str) -> ModelRef:
+    """File name and SHA-256 of a model file, hashed once per process (files in assets/
+    are replaced by a deploy, which restarts the process)."""
+    return ModelRef.of(path)
 
 
 @st.cache_resource(show_spinner=False)
 def get_store() -> SessionStore:
     return SessionStore(db_url())
+
+
+@st.cache_data(max_entries=8, show_spinner="Loading the session…")
+def load_samples(db_url: str, session_id: int, rows: int) -> pd.DataFrame:
+    """A session's samples, cached per row count, so a session still recording is
+    reloaded when it grows; ``db_url`` keys the cache per store."""
+    return get_store().load_samples(session_id)

@@ -2,11 +2,34 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from emotion_core.settings import AnalysisSettings
+from ui.resources import MODEL_KEY, model_files
 
 D = AnalysisSettings()
+
+
+def model_picker() -> None:
+    """A model selector, shown only when more than one model file is available; the
+    choice is read back by ``ui.resources.get_classifier``."""
+    files = model_files()
+    if len(files) < 2:
+        st.session_state.pop(MODEL_KEY, None)
+        return
+    options = [str(f) for f in files]
+    if st.session_state.get(MODEL_KEY) not in options:
+        st.session_state[MODEL_KEY] = options[0]
+    st.sidebar.selectbox(
+        "Model",
+        options,
+        key=MODEL_KEY,
+        format_func=lambda f: Path(f).name,
+        help="Every session records the file and its SHA-256. A new choice applies to "
+        "the next stream, photo batch or video.",
+    )
 
 
 def settings_sidebar(video: bool = True) -> AnalysisSettings:
@@ -17,6 +40,7 @@ def settings_sidebar(video: bool = True) -> AnalysisSettings:
     """
     sb = st.sidebar
     sb.header("Analysis settings")
+    model_picker()
     with sb.expander("Face detection", expanded=True):
         rng = st.radio(
             "Detector range",

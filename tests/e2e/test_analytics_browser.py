@@ -28,6 +28,7 @@ SCRIPT = {
     1: [(40, "neutral"), (60, "angry"), (75, "neutral")],
 }
 FACE1_SPAN = (40, 100)
+MARKERS = [(21.0, "joke told"), (60.5, "second person reacts")]
 
 
 def _probabilities(rng: np.random.Generator, face: int, t: np.ndarray) -> np.ndarray:
@@ -60,6 +61,8 @@ def record_session(store: SessionStore) -> int:
         base["t_rel"] = float(ti)
         rows += [base] if not faces else [_face(base, f, probs[f][i]) for f in faces]
     store.add_samples(rows)
+    for t, note in MARKERS:
+        store.add_marker(sid, t, note, t_wall=start.timestamp() + t)
     store.end_session(sid, ended_at=datetime.fromtimestamp(start.timestamp() + SECONDS, UTC))
     return sid
 
@@ -94,6 +97,9 @@ def test_analytics_page_renders_charts_and_downloads_the_csv(app_server, tmp_pat
         drawn = page.locator('[data-testid="stPlotlyChart"]')
         assert drawn.count() == CHARTS
         assert page.locator('[data-testid="stPlotlyChart"] .js-plotly-plot').count() == CHARTS
+        timeline = page.locator('[data-testid="stPlotlyChart"]').first
+        assert timeline.get_by_text("joke told").count() == 1  # the marker's label
+        page.get_by_text("Notable moments").wait_for(timeout=30_000)
         page.wait_for_timeout(1500)  # let plotly finish its transitions
         SCREENSHOT.parent.mkdir(exist_ok=True)
         page.screenshot(path=str(SCREENSHOT), full_page=True)

@@ -1,5 +1,6 @@
 """End to end: the app served locally, real headless Chromium with a fake webcam made
-from the astronaut photo, START, frames analysed and recorded, STOP, screenshot."""
+from the astronaut photo, START, frames analysed and recorded with the live timeline on
+screen, Snapshot, Pause/Resume, Mark moment, STOP, screenshot."""
 
 from __future__ import annotations
 
@@ -28,6 +29,9 @@ pytestmark = pytest.mark.e2e
 
 
 MEASURE_SECONDS = 30  # how long the sustained frame rate is measured
+MIN_FPS = 25  # analysed frames per second the stream must sustain (camera: 30)
+PAUSE_SECONDS = 4
+FLUSH_SECONDS = 2.0  # the recorder writes every 0.5 s; leave it time to drain
 
 # Reads the processed <video> element's current picture as RGB bytes.
 GRAB_JS = """v => {
@@ -170,7 +174,9 @@ def test_webcam_stream_is_analysed_recorded_and_stopped(app_server, astronaut_bg
         assert rows is not None, "no analysed frames reached the session store"
         assert rows["face_id"].notna().mean() > 0.9  # a face in (nearly) every frame
         assert rows["label"].mode()[0] == "happy"
-        # Sustained rate: analysed frames over a window once the stream has settled.
+        # Sustained rate: analysed frames over a window once the stream has settled,
+        # with the live timeline chart on screen and refreshing every second.
+        page.locator(".gtitle", has_text="Last minute").first.wait_for(timeout=30_000)
         n0, t0 = store.count_samples(sessions[0].id), time.time()
         page.wait_for_timeout(MEASURE_SECONDS * 1000)
         rows = store.load_samples(sessions[0].id)
@@ -198,10 +204,47 @@ def test_webcam_stream_is_analysed_recorded_and_stopped(app_server, astronaut_bg
         shown = colour_pixels(grab_video(comp), colour)
         raw = colour_pixels(cv2.cvtColor(camera_frame(astronaut_bgr), cv2.COLOR_BGR2RGB), colour)
         assert shown > raw + 300, (shown, raw)
+        assert page.locator(".gtitle", has_text="Last minute").count() == 1
         page.screenshot(path=str(ARTIFACTS / "live.png"))
+        check_snapshot_pause_and_marker(page, store, sessions[0].id)
         comp.get_by_role("button", name="Stop", exact=True).click()
         deadline = time.time() + 20
         while time.time() < deadline and store.list_sessions()[0].status != "complete":
             time.sleep(0.5)
         assert store.list_sessions()[0].status == "complete"
         browser.close()
+    assert fps >= MIN_FPS, f"{fps:.1f} analysed frames/s, below {MIN_FPS}"
+
+
+def check_snapshot_pause_and_marker(page, store: SessionStore, sid: int) -> None:
+    """Snapshot gives a 640x480 PNG download; no rows while paused, rows again after
+    Resume, the pause stored as a gap; Mark moment stores the marker and its note."""
+    page.locator(".st-key-live_snapshot button").first.click()
+    with page.expect_download(timeout=60_000) as info:
+        page.locator(".st-key-live_snapshot_save button").first.click(timeout=60_000)
+    png = Path(info.value.path()).read_bytes()
+    picture = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
+    assert png[:4] == b"\x89PNG" and picture.shape == (480, 640, 3)
+    assert info.value.suggested_filename.endswith(".png")
+
+    page.locator(".st-key-live_pause button").first.click()
+    page.locator(".st-key-live_resume button").first.wait_for(timeout=30_000)
+    page.wait_for_timeout(FLUSH_SECONDS * 1000)
+    n_paused = store.count_samples(sid)
+    page.wait_for_timeout(PAUSE_SECONDS * 1000)
+    assert store.count_samples(sid) == n_paused, "rows were recorded while paused"
+    page.locator(".st-key-live_resume button").first.click()
+    page.locator(".st-key-live_pause button").first.wait_for(timeout=30_000)
+    page.wait_for_timeout(FLUSH_SECONDS * 1000 + 1000)
+    assert store.count_samples(sid) > n_paused + 10, "no rows after Resume"
+    gaps = store.load_gaps(sid)
+    assert list(gaps["reason"]) == ["paused"]
+    assert gaps["t_end"].iloc[0] - gaps["t_start"].iloc[0] >= PAUSE_SECONDS
+
+    page.locator(".st-key-live_marker_note input").fill("question 3")
+    page.locator(".st-key-live_marker_note input").press("Enter")
+    page.locator(".st-key-live_mark button").first.click()
+    deadline = time.time() + 20
+    while time.time() < deadline and store.load_markers(sid).empty:
+        time.sleep(0.5)
+    assert list(store.load_markers(sid)["note"]) == ["question 3"]
