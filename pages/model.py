@@ -12,6 +12,7 @@ import streamlit as st
 from emotion_core import model_charts
 from emotion_core.model_card import MODEL_CARD_NAME, load_card
 from ui.resources import model_path
+from ui.routing import route_through_app
 
 EVALUATE_COMMAND = (
     ".venv/bin/python -m emotion_core.evaluate --model {model} "
@@ -121,6 +122,7 @@ def show_training(card: dict, folder) -> None:
         st.caption(f"Training status: {card['status']}")
 
 
+route_through_app()  # a direct link on a fresh server: see ui/routing.py
 model_file = model_path()
 folder = model_file.parent
 card = load_card(folder / MODEL_CARD_NAME)

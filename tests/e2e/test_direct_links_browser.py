@@ -21,17 +21,9 @@ PAGES = {  # URL path -> the page's own title
     "media": "Analyze photos and videos",
     "model": "Model",
 }
-MODEL_PAGE_PENDING = pytest.mark.xfail(
-    strict=True,
-    reason="pages/model.py is owned by another branch; it must call "
-    "ui.routing.route_through_app() first like the other pages (then remove this mark)",
-)
 
 
-@pytest.mark.parametrize(
-    "path",
-    [pytest.param(p, marks=MODEL_PAGE_PENDING) if p == "model" else p for p in PAGES],
-)
+@pytest.mark.parametrize("path", list(PAGES))
 def test_a_page_url_opened_first_looks_as_through_the_app(app_server, path):  # noqa: F811
     if not Path(CHROMIUM).exists():
         pytest.fail("Chromium is missing: scripts/test.sh installs it (apt-get install chromium)")
