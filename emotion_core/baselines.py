@@ -84,10 +84,20 @@ class FeatureCache:
         return blocks[0] if len(blocks) == 1 else np.hstack(blocks)
 
 
+def feasible(params: dict, x: np.ndarray) -> dict:
+    """``params`` with PCA asking for at most as many components as a small sample allows."""
+    if "pca__n_components" in params:
+        params = {**params, "pca__n_components": min(params["pca__n_components"], *x.shape)}
+    return params
+
+
 def search(baseline: Baseline, x_tr, y_tr, x_val, y_val, args) -> tuple[object, dict]:
     """Fit every grid point, score it on validation; the best fit and the search record."""
     trials, best, best_acc = [], None, -1.0
     for params in tqdm(list(ParameterGrid(baseline.grid)), desc=baseline.name, unit="fit"):
+        params = feasible(params, x_tr)
+        if any(t["params"] == params for t in trials):
+            continue  # a point the sample's size made equal to an earlier one
         head = clone(baseline.head(args.seed, args.jobs)).set_params(**params)
         wall, cpu = time.perf_counter(), time.process_time()
         head.fit(x_tr, y_tr)
