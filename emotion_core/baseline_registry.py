@@ -71,7 +71,7 @@ def _rbf_svm(seed: int, jobs: int) -> Pipeline:
 
 
 def _forest(seed: int, jobs: int) -> RandomForestClassifier:
-    return RandomForestClassifier(n_estimators=200, n_jobs=jobs, random_state=seed)
+    return RandomForestClassifier(n_estimators=150, n_jobs=jobs, random_state=seed)
 
 
 def _boosting(seed: int, jobs: int) -> HistGradientBoostingClassifier:
@@ -109,7 +109,7 @@ BASELINES: dict[str, Baseline] = {
             "HOG (9 orientations, 6x6-pixel cells, 2x2-cell blocks), linear SVM",
             ("hog",),
             _linear_svm,
-            {"C": [0.01, 0.05, 0.2]},
+            {"C": [0.002, 0.005, 0.01]},
             calibrate=True,
         ),
         Baseline(
@@ -118,12 +118,12 @@ BASELINES: dict[str, Baseline] = {
             ("hog",),
             _rbf_svm,
             {"svm__C": [3.0, 10.0]},
-            train_sample=8000,
+            train_sample=5000,
             calibrate=True,
         ),
         Baseline(
             "hog_lbp_random_forest",
-            "HOG + LBP cell histograms, random forest of 200 trees",
+            "HOG + LBP cell histograms, random forest of 150 trees",
             ("hog", "lbp"),
             _forest,
             {"min_samples_leaf": [1, 3], "max_features": ["sqrt"]},

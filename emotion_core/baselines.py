@@ -116,6 +116,7 @@ def search(baseline: Baseline, x_tr, y_tr, x_val, y_val, args) -> tuple[object, 
 
 def run_one(baseline: Baseline, cache: FeatureCache, data: dict[str, FaceDataset], args) -> dict:
     """Search, calibrate, save and evaluate one baseline; its card entry."""
+    started = time.perf_counter()
     train, val, test = data["train"], data["val"], data["test"]
     x_tr, x_val = cache.get(baseline, "train"), cache.get(baseline, "val")
     y_tr = train.labels
@@ -158,6 +159,7 @@ def run_one(baseline: Baseline, cache: FeatureCache, data: dict[str, FaceDataset
         "file_bytes": path.stat().st_size,
         "latency_ms": latency,
         "plain": metrics.as_dict(),
+        "seconds": round(time.perf_counter() - started, 1),  # all of it, test included
         "command": "python -m emotion_core.baselines " + " ".join(args.argv),
         "measured_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
     }
