@@ -175,32 +175,32 @@ def load_data(args) -> dict[str, FaceDataset]:
 
 
 def run(args: argparse.Namespace) -> dict:
-    """Every requested baseline; returns the card's updated ``baselines`` section."""
+    """Every requested baseline; returns the card's updated ``baselines`` section, which
+    is written after each baseline so an interrupted run keeps what it finished."""
     started = time.perf_counter()
     data = load_data(args)
     log.info("train %d, validation %d, test %d faces", *(len(d) for d in data.values()))
     cache = FeatureCache(data["train"], data["val"])
     card_path = args.out / MODEL_CARD_NAME
-    section = load_card(card_path).get("baselines", {})
-    models = dict(section.get("models", {}))
+    models = dict(load_card(card_path).get("baselines", {}).get("models", {}))
+    args.out.mkdir(parents=True, exist_ok=True)
     for name in args.only or list(BASELINES):
         models[name] = run_one(BASELINES[name], cache, data, args)
-    section = {
-        "data": str(args.data),
-        "test_split": CSV_USAGE["test"],
-        "test_images": len(data["test"]),
-        "train_images": len(data["train"]),
-        "validation_images": len(data["val"]),
-        "limit": args.limit,
-        "seed": args.seed,
-        "hardware": f"{cpu_name()}, {os.cpu_count()} CPU cores, no GPU",
-        "command": "python -m emotion_core.baselines " + " ".join(args.argv),
-        "wall_seconds": round(time.perf_counter() - started, 1),
-        "load_average_1min": round(os.getloadavg()[0], 2),
-        "models": models,
-    }
-    args.out.mkdir(parents=True, exist_ok=True)
-    update_card(card_path, baselines=section)
+        section = {
+            "data": str(args.data),
+            "test_split": CSV_USAGE["test"],
+            "test_images": len(data["test"]),
+            "train_images": len(data["train"]),
+            "validation_images": len(data["val"]),
+            "limit": args.limit,
+            "seed": args.seed,
+            "hardware": f"{cpu_name()}, {os.cpu_count()} CPU cores, no GPU",
+            "command": "python -m emotion_core.baselines " + " ".join(args.argv),
+            "wall_seconds": round(time.perf_counter() - started, 1),
+            "load_average_1min": round(os.getloadavg()[0], 2),
+            "models": models,
+        }
+        update_card(card_path, baselines=section)
     return section
 
 
