@@ -34,6 +34,7 @@ from tqdm import tqdm
 from emotion_core.baseline_model import BaselineClassifier, SoftmaxDecision
 from emotion_core.baseline_registry import BASELINES, FEATURES, Baseline
 from emotion_core.dataset import CSV_USAGE, DatasetError, FaceDataset, load_split
+from emotion_core.emotions import NUM_CLASSES
 from emotion_core.evaluate import DEFAULT_DATA, file_sha256, measure_latency, predict_split
 from emotion_core.metrics import compute_metrics, macro_f1
 from emotion_core.model_card import MODEL_CARD_NAME, load_card, update_card
@@ -44,6 +45,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_MODELS_DIR = Path("runs/baselines")
 VAL_FRACTION = 0.1
+MIN_LIMIT = 2 * NUM_CLASSES
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -61,8 +63,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--latency-runs", type=int, default=100, help="one-face timing calls")
     p.add_argument("--batch-size", type=int, default=512)
     args = p.parse_args(argv)
-    if args.limit is not None and args.limit < 2 * len(FEATURES):
-        p.error("--limit must be at least 6")
+    if args.limit is not None and args.limit < MIN_LIMIT:
+        p.error(f"--limit must be at least {MIN_LIMIT} (two faces per class)")
     return args
 
 
