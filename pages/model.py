@@ -104,23 +104,6 @@ def show_real_photos(card: dict) -> None:
     )
 
 
-def show_training(card: dict, folder) -> None:
-    st.subheader("Training")
-    training = card.get("training")
-    if not training:
-        st.info("The model card has no training section.")
-        return
-    facts = model_charts.training_facts(training, card.get("architecture", {}))
-    st.table(pd.DataFrame({"": list(facts), "value": list(facts.values())}).set_index(""))
-    if training.get("limits"):
-        st.markdown("**Limits**\n" + "\n".join(f"- {line}" for line in training["limits"]))
-    log_path = folder / "training_log.csv"
-    if log_path.is_file():
-        st.plotly_chart(model_charts.training_curve(pd.read_csv(log_path)))
-    if card.get("status"):
-        st.caption(f"Training status: {card['status']}")
-
-
 BASELINES_COMMAND = (
     ".venv/bin/python -m emotion_core.baselines --data ../shared/datasets/fer2013 --out {folder}"
 )
@@ -157,6 +140,23 @@ def show_baselines(card: dict, folder) -> None:
     name = st.selectbox("Confusion matrix of", list(models), key="baseline_confusion")
     st.caption(models[name]["summary"])
     st.plotly_chart(model_charts.confusion_heatmap(models[name]["plain"], f"{name} (row share)"))
+
+
+def show_training(card: dict, folder) -> None:
+    st.subheader("Training")
+    training = card.get("training")
+    if not training:
+        st.info("The model card has no training section.")
+        return
+    facts = model_charts.training_facts(training, card.get("architecture", {}))
+    st.table(pd.DataFrame({"": list(facts), "value": list(facts.values())}).set_index(""))
+    if training.get("limits"):
+        st.markdown("**Limits**\n" + "\n".join(f"- {line}" for line in training["limits"]))
+    log_path = folder / "training_log.csv"
+    if log_path.is_file():
+        st.plotly_chart(model_charts.training_curve(pd.read_csv(log_path)))
+    if card.get("status"):
+        st.caption(f"Training status: {card['status']}")
 
 
 model_file = model_path()
