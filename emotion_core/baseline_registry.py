@@ -109,7 +109,7 @@ BASELINES: dict[str, Baseline] = {
             "HOG (9 orientations, 6x6-pixel cells, 2x2-cell blocks), linear SVM",
             ("hog",),
             _linear_svm,
-            {"C": [0.002, 0.005, 0.01]},
+            {"C": [0.005, 0.01, 0.02]},
             calibrate=True,
         ),
         Baseline(
