@@ -8,7 +8,8 @@ plain and with test-time augmentation (mirror averaging); by default both. Write
 ``confusion_matrix.png``/``.json`` and the card's ``evaluation`` section into ``--out``
 (default: the model's folder), and times one face (batch of one) both ways. With
 ``--variant`` (an alternative file of the same model, e.g. its int8 quantization) only
-the card's ``variants`` entry for that file is written.
+the card's ``variants`` entry for that file is written. A classical baseline saved by
+``python -m emotion_core.baselines`` (``.joblib``) is evaluated the same way.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from emotion_core.baseline_model import load_classifier
 from emotion_core.classifier import DEFAULT_MODEL_PATH, EmotionClassifier, ModelLoadError
 from emotion_core.dataset import CSV_USAGE, DatasetError, load_split
 from emotion_core.emotions import LABELS
@@ -162,7 +164,7 @@ def evaluation_section(
 
 def run(args: argparse.Namespace) -> dict:
     """Load, predict, measure and write; returns the evaluation section."""
-    clf = EmotionClassifier(args.model)
+    clf = load_classifier(args.model)  # a baseline's .joblib gets the same interface
     data = load_split(args.data, args.split)
     log.info("%s/%s: %d images (%d skipped)", args.data, args.split, len(data), data.skipped)
     x = to_model_input(data.images)

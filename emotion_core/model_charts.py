@@ -188,3 +188,85 @@ def real_photos_table(section: dict[str, Any]) -> pd.DataFrame:
         for name, r in section["results"].items()
     ]
     return pd.DataFrame(rows)
+
+
+def baselines_table(card: dict[str, Any]) -> pd.DataFrame:
+    """The CNN (the card's evaluation, without TTA) and each classical baseline side by
+    side: PublicTest accuracy and macro-F1, one-face latency, file size, training time."""
+    rows = []
+    ev, training = card.get("evaluation"), card.get("training", {})
+    if ev and "plain" in ev:
+        seconds = training.get("training_seconds")
+        rows.append({
+            "model": f"CNN ({ev['model_file']})",
+            "accuracy": ev["plain"]["accuracy"],
+            "macro-F1": ev["plain"]["macro_f1"],
+            "ms/face": (ev.get("latency_ms") or {}).get("plain"),
+            "MB": ev["file_bytes"] / 1e6 if "file_bytes" in ev else None,
+            "training s": seconds,
+            "training faces": training.get("train_images"),
+        })  # fmt: skip
+    for name, m in card.get("baselines", {}).get("models", {}).items():
+        rows.append({
+            "model": name,
+            "accuracy": m["plain"]["accuracy"],
+            "macro-F1": m["plain"]["macro_f1"],
+            "ms/face": (m.get("latency_ms") or {}).get("plain"),
+            "MB": m["file_bytes"] / 1e6,
+            "training s": m["training_seconds"],
+            "training faces": m["train_images"],
+        })  # fmt: skip
+    columns = ["model", "accuracy", "macro-F1", "ms/face", "MB", "training s", "training faces"]
+    return pd.DataFrame(rows, columns=columns).astype({c: float for c in columns[1:6]})
+
+
+def baselines_summary(table: pd.DataFrame) -> str:
+    """One sentence on what the comparison means, from the table's own numbers."""
+    cnn = table[table["model"].str.startswith("CNN")]
+    others = table[~table["model"].str.startswith("CNN") & (table["model"] != "majority")]
+    if others.empty:
+        return "No classical model has been measured yet."
+    best = others.loc[others["accuracy"].idxmax()]
+    if cnn.empty:
+        return (
+            f"The best classical model is {best['model']} ({best['accuracy']:.1%}); the CNN "
+            "has not been evaluated yet."
+        )
+    c = cnn.iloc[0]
+    gap = (c["accuracy"] - best["accuracy"]) * 100
+    text = (
+        f"The CNN is right on {c['accuracy']:.1%} of the test faces, {abs(gap):.1f} points "
+        f"{'above' if gap >= 0 else 'below'} the best classical model ({best['model']}, "
+        f"{best['accuracy']:.1%}; macro-F1 {c['macro-F1']:.3f} against {best['macro-F1']:.3f})"
+    )
+    if pd.notna(c["ms/face"]) and pd.notna(best["ms/face"]):
+        text += f", at {c['ms/face']:.1f} ms a face against {best['ms/face']:.1f} ms"
+    return text + ": that gap is what the CNN's training cost buys."
+
+
+def accuracy_vs_latency(table: pd.DataFrame) -> go.Figure:
+    """Accuracy and macro-F1 of every model against its one-face time (log scale): the
+    models up and to the left give more for less."""
+    timed = table.dropna(subset=["ms/face"])
+    fig = go.Figure()
+    for metric, colour, symbol in (("accuracy", "#2E86AB", "circle"),
+                                   ("macro-F1", "#E4572E", "diamond")):  # fmt: skip
+        fig.add_scatter(
+            x=timed["ms/face"],
+            y=timed[metric],
+            mode="markers+text",
+            name=metric,
+            text=timed["model"] if metric == "accuracy" else None,
+            textposition="top center",
+            marker={"color": colour, "symbol": symbol, "size": 11},
+            customdata=timed["model"],
+            hovertemplate=f"%{{customdata}}: {metric} %{{y:.3f}} at %{{x:.2f}} ms<extra></extra>",
+        )
+    fig.update_layout(
+        title="Accuracy and macro-F1 against time per face",
+        xaxis={"type": "log", "title": "ms per face (batch of one, log scale)"},
+        yaxis={"title": "on the test split", "range": [0, 1]},
+        height=420,
+        legend={"orientation": "h", "y": -0.2},
+    )
+    return fig

@@ -105,6 +105,44 @@ def show_real_photos(card: dict) -> None:
     )
 
 
+BASELINES_COMMAND = (
+    ".venv/bin/python -m emotion_core.baselines --data ../shared/datasets/fer2013 --out {folder}"
+)
+
+
+def show_baselines(card: dict, folder) -> None:
+    st.subheader("Classical baselines")
+    models = card.get("baselines", {}).get("models")
+    if not models:
+        st.info(
+            "No classical baselines measured yet (PCA, HOG and LBP features with SVMs and "
+            f"random forests). Run `{BASELINES_COMMAND.format(folder=folder)}` to compare."
+        )
+        return
+    table = model_charts.baselines_table(card)
+    st.markdown(model_charts.baselines_summary(table))
+    st.dataframe(
+        table,
+        hide_index=True,
+        column_config={
+            **{c: st.column_config.NumberColumn(format="%.3f") for c in ("accuracy", "macro-F1")},
+            **{c: st.column_config.NumberColumn(format="%.2f") for c in ("ms/face", "MB")},
+            "training s": st.column_config.NumberColumn(format="%.0f"),
+        },
+    )
+    st.plotly_chart(model_charts.accuracy_vs_latency(table))
+    section = card["baselines"]
+    sample = f" on a sample (--limit {section['limit']})" if section.get("limit") else ""
+    st.caption(
+        f"Baselines measured{sample} on {section['test_images']:,} {section['test_split']} "
+        f"faces, hyper-parameters chosen on a validation part of train/; "
+        f"{section['hardware']}. Command: `{section['command']}`"
+    )
+    name = st.selectbox("Confusion matrix of", list(models), key="baseline_confusion")
+    st.caption(models[name]["summary"])
+    st.plotly_chart(model_charts.confusion_heatmap(models[name]["plain"], f"{name} (row share)"))
+
+
 def show_training(card: dict, folder) -> None:
     st.subheader("Training")
     training = card.get("training")
@@ -141,3 +179,4 @@ else:
 show_files_and_calibration(card)
 show_real_photos(card)
 show_training(card, folder)
+show_baselines(card, folder)

@@ -150,3 +150,73 @@ def test_metrics_table_summary_rows():
     assert table.loc["macro average", "recall"] == pytest.approx(table["recall"][:7].mean())
     micro = table.loc["accuracy (micro)", ["precision", "recall", "f1"]]
     assert micro.tolist() == pytest.approx([metrics["accuracy"]] * 3)
+
+
+def add_baselines(folder: Path) -> dict:
+    """A baselines section as `python -m emotion_core.baselines` writes it (two models)."""
+    models = {
+        name: {
+            "summary": f"{name} summary",
+            "train_images": 900,
+            "training_seconds": 12.0,
+            "file_bytes": 2_500_000,
+            "latency_ms": {"plain": ms, "runs": 10, "batch": 1, "load_average_1min": 0.2},
+            "plain": toy_metrics(seed),
+        }
+        for name, ms, seed in (("hog_linear_svm", 3.0, 4), ("hog_lbp_random_forest", 20.0, 5))
+    }
+    section = {"test_images": 200, "test_split": "PublicTest", "limit": 1000,
+               "hardware": "AMD EPYC, 2 CPU cores", "models": models,
+               "command": "python -m emotion_core.baselines --limit 1000"}  # fmt: skip
+    update_card(folder / MODEL_CARD_NAME, baselines=section)
+    return section
+
+
+def test_page_compares_the_cnn_with_every_baseline(model_dir):
+    ev = add_evaluation(model_dir)
+    section = add_baselines(model_dir)
+    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT).run()
+    assert not at.exception
+    assert any(h.value == "Classical baselines" for h in at.subheader)
+    table = next(d.value for d in at.dataframe if "macro-F1" in d.value)
+    assert table["model"].tolist() == [
+        "CNN (emotion_cnn.tflite)", "hog_linear_svm", "hog_lbp_random_forest"
+    ]  # fmt: skip
+    assert table["accuracy"].iloc[0] == pytest.approx(ev["plain"]["accuracy"])
+    assert table["ms/face"].tolist() == [1.5, 3.0, 20.0]
+    assert any("The CNN is right on" in m.value for m in at.markdown)
+    assert any("--limit 1000" in c.value for c in at.caption)
+    scatter = json.loads(at.get("plotly_chart")[-2].proto.spec)
+    assert scatter["layout"]["xaxis"]["type"] == "log"
+    heatmap = json.loads(at.get("plotly_chart")[-1].proto.spec)["data"][0]
+    first = section["models"]["hog_linear_svm"]["plain"]["confusion"]
+    assert plotly_array(heatmap["customdata"]).tolist() == first
+    at.selectbox(key="baseline_confusion").set_value("hog_lbp_random_forest").run()
+    assert not at.exception
+    heatmap = json.loads(at.get("plotly_chart")[-1].proto.spec)["data"][0]
+    second = section["models"]["hog_lbp_random_forest"]["plain"]["confusion"]
+    assert plotly_array(heatmap["customdata"]).tolist() == second
+
+
+def test_page_without_baselines_says_plainly_how_to_measure_them(model_dir):
+    add_evaluation(model_dir)
+    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT).run()
+    assert not at.exception
+    note = next(i.value for i in at.info if "No classical baselines" in i.value)
+    assert "python -m emotion_core.baselines" in note and str(model_dir) in note
+    assert not at.get("selectbox")
+
+
+def test_baselines_summary_names_the_best_classical_model():
+    section_card = {"evaluation": {"model_file": "m.tflite", "plain": toy_metrics(1),
+                                   "latency_ms": {"plain": 1.0}}}  # fmt: skip
+    section_card["baselines"] = {"models": {
+        "weak": {"plain": {**toy_metrics(2), "accuracy": 0.3}, "file_bytes": 1,
+                 "training_seconds": 1, "train_images": 1, "latency_ms": None},
+        "strong": {"plain": {**toy_metrics(3), "accuracy": 0.4}, "file_bytes": 1,
+                   "training_seconds": 1, "train_images": 1, "latency_ms": {"plain": 2.0}},
+    }}  # fmt: skip
+    table = model_charts.baselines_table(section_card)
+    text = model_charts.baselines_summary(table)
+    assert "(strong, 40.0%" in text and "at 1.0 ms a face against 2.0 ms" in text
+    assert len(model_charts.accuracy_vs_latency(table).data[0].x) == 2  # weak has no timing
