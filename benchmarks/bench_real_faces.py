@@ -34,6 +34,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from emotion_core.classifier import DEFAULT_MODEL_PATH  # noqa: E402
 from emotion_core.emotions import LABELS  # noqa: E402
 from emotion_core.model_card import MODEL_CARD_NAME, update_card  # noqa: E402
 
@@ -151,7 +152,7 @@ def sweep(data: Path, model: Path, truth: dict[str, str]) -> dict[str, dict]:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--data", type=Path, default=ROOT.parent / "shared/datasets/real-faces-dev")
-    p.add_argument("--model", type=Path, default=ROOT / "assets/emotion_cnn.tflite")
+    p.add_argument("--model", type=Path, default=DEFAULT_MODEL_PATH)
     p.add_argument("--fer-python", help="a Python with the fer package, for the side-by-side")
     p.add_argument("--sweep", action="store_true", help="compare crop framings instead")
     p.add_argument("--json", type=Path, help="also write the figures here")

@@ -21,7 +21,10 @@ from emotion_core.preprocessing import FACE_SIZE
 log = logging.getLogger(__name__)
 
 ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
-DEFAULT_MODEL_PATH = ASSETS_DIR / "emotion_cnn.tflite"
+# The int8 file reads faces as well as the float one (PublicTest 60.1% vs 60.0%) and is
+# faster and a quarter of the size: it is the shipped default (README, Model page).
+DEFAULT_MODEL_PATH = ASSETS_DIR / "emotion_cnn_int8.tflite"
+FLOAT_MODEL_PATH = ASSETS_DIR / "emotion_cnn.tflite"
 
 
 class ModelLoadError(RuntimeError):

@@ -10,13 +10,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from emotion_core.classifier import DEFAULT_MODEL_PATH, EmotionClassifier, ModelLoadError
+from emotion_core.classifier import (
+    DEFAULT_MODEL_PATH,
+    FLOAT_MODEL_PATH,
+    EmotionClassifier,
+    ModelLoadError,
+)
 from emotion_core.detection import FaceDetector
 from emotion_core.emotions import LABELS
 from emotion_core.preprocessing import crop_face, preprocess_faces
 
 ROOT = Path(__file__).resolve().parent.parent
-INT8_NAME = "emotion_cnn_int8.tflite"
 INT8_TOLERANCE = 0.1  # probability points: quantization moves them a little, not the label
 
 
@@ -41,9 +45,10 @@ def test_tta_also_reads_the_astronaut_as_happy(classifier, astronaut_bgr):
 
 
 def test_int8_and_float_models_agree_on_the_astronaut(classifier, astronaut_bgr):
-    int8 = EmotionClassifier(DEFAULT_MODEL_PATH.with_name(INT8_NAME))
+    assert DEFAULT_MODEL_PATH.name == "emotion_cnn_int8.tflite"  # the shipped one
+    float_model = EmotionClassifier(FLOAT_MODEL_PATH)
     face = preprocess_faces([astronaut_face(astronaut_bgr)])
-    float_probs, int8_probs = classifier.predict(face)[0], int8.predict(face)[0]
+    int8_probs, float_probs = classifier.predict(face)[0], float_model.predict(face)[0]
     assert LABELS[int(np.argmax(int8_probs))] == LABELS[int(np.argmax(float_probs))] == "happy"
     assert np.abs(float_probs - int8_probs).max() < INT8_TOLERANCE
 

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from emotion_core.classifier import DEFAULT_MODEL_PATH
+from emotion_core.classifier import DEFAULT_MODEL_PATH, FLOAT_MODEL_PATH
 from emotion_core.emotions import LABELS
 from emotion_core.evaluate import file_sha256, main
 from emotion_core.model_card import MODEL_CARD_NAME, load_card
@@ -63,17 +63,17 @@ def test_tta_flag_measures_only_with_tta(tiny_fer, tmp_path):
 
 
 def test_a_variant_is_recorded_beside_the_main_evaluation(tiny_fer, tmp_path):
-    """The int8 file's figures go to the card's variants, leaving evaluation alone."""
-    int8 = DEFAULT_MODEL_PATH.with_name("emotion_cnn_int8.tflite")
+    """The float file's figures go to the card's variants, leaving evaluation alone."""
+    variant_file = FLOAT_MODEL_PATH
     shutil.copy(DEFAULT_MODEL_PATH.parent / MODEL_CARD_NAME, tmp_path / MODEL_CARD_NAME)
     before = load_card(tmp_path / MODEL_CARD_NAME)
-    argv = ["--model", str(int8), "--data", str(tiny_fer), "--out", str(tmp_path)]
+    argv = ["--model", str(variant_file), "--data", str(tiny_fer), "--out", str(tmp_path)]
     assert main([*argv, "--variant", "--latency-runs", "5"]) == 0
     card = load_card(tmp_path / MODEL_CARD_NAME)
     assert card["evaluation"] == before["evaluation"]
-    variant = card["variants"][int8.name]
-    assert variant["model_sha256"] == file_sha256(int8)
-    assert variant["file_bytes"] == int8.stat().st_size
+    variant = card["variants"][variant_file.name]
+    assert variant["model_sha256"] == file_sha256(variant_file)
+    assert variant["file_bytes"] == variant_file.stat().st_size
     assert variant["plain"]["n"] == PER_CLASS * len(LABELS)
     assert not (tmp_path / "confusion_matrix.png").exists()
 

@@ -29,7 +29,7 @@ def test_model_files_are_the_tflite_files_of_each_folder_once(tmp_path):
 
 def test_a_model_ref_is_the_file_name_and_its_sha256():
     ref = ModelRef.of(DEFAULT_MODEL_PATH)
-    assert ref.name == "emotion_cnn.tflite"
+    assert ref.name == DEFAULT_MODEL_PATH.name
     assert ref.sha256 == hashlib.sha256(DEFAULT_MODEL_PATH.read_bytes()).hexdigest()
 
 
@@ -54,7 +54,7 @@ def test_the_picker_offers_exactly_the_model_files_in_assets(monkeypatch):
     if len(in_assets) == 1:
         assert not pickers
     else:
-        assert pickers[0].options[0] == "emotion_cnn.tflite"  # the configured default
+        assert pickers[0].options[0] == DEFAULT_MODEL_PATH.name  # the configured default
         assert sorted(pickers[0].options) == sorted(in_assets)
     assert at.session_state["model"] == str(DEFAULT_MODEL_PATH)
 
@@ -65,7 +65,7 @@ def test_the_sidebar_picks_a_model_from_the_models_folder(tmp_path, monkeypatch)
     monkeypatch.setenv("EMOTION_MODELS_DIR", str(tmp_path))
     at = AppTest.from_function(picker_app, default_timeout=TIMEOUT).run()
     picker = at.sidebar.selectbox(key="set_model")
-    assert picker.options[0] == "emotion_cnn.tflite" and picker.options[-1] == tuned.name
+    assert picker.options[0] == DEFAULT_MODEL_PATH.name and picker.options[-1] == tuned.name
     assert at.session_state["model"] == str(DEFAULT_MODEL_PATH)
     picker.set_value(str(tuned)).run()
     assert not at.exception
@@ -98,4 +98,4 @@ def test_photo_and_video_sessions_record_their_model(classifier, store, astronau
         video, classifier, AnalysisSettings(), store=store,
         sampler=FrameSampler(per_second=1.0), model=ref,
     )  # fmt: skip
-    assert store.get_session(result.session_id).model_file == "emotion_cnn.tflite"
+    assert store.get_session(result.session_id).model_file == DEFAULT_MODEL_PATH.name
