@@ -93,7 +93,10 @@ class EmotionClassifier:
         if len(batch) == 0:
             return np.zeros((0, 7), np.float32)
         with self._lock:
-            return self._predict(batch)
+            probs = self._predict(batch)
+        # An int8 model dequantizes its softmax in steps of 1/256, so a row can sum to
+        # 0.996 or 1.004; renormalised, every model gives rows that sum to 1.
+        return probs / np.maximum(probs.sum(axis=1, keepdims=True), 1e-12)
 
     def predict_tta(self, batch: np.ndarray) -> np.ndarray:
         """Test-time augmentation: the mean of the predictions for faces and their mirror."""
