@@ -321,13 +321,7 @@ class SessionStore:
 
     def load_markers(self, session_id: int) -> pd.DataFrame:
         """The session's markers in time order, columns :data:`MARKER_COLUMNS`."""
-        query = (
-            sa.select(*(markers.c[c] for c in MARKER_COLUMNS))
-            .where(markers.c.session_id == session_id)
-            .order_by(markers.c.t_rel, markers.c.id)
-        )
-        with self.engine.connect() as conn:
-            return pd.DataFrame(conn.execute(query).fetchall(), columns=list(MARKER_COLUMNS))
+        return self._load_in_time_order(markers, MARKER_COLUMNS, "t_rel", session_id)
 
     def add_gap(self, session_id: int, t_start: float, t_end: float, reason: str) -> None:
         """Store a stretch (t_rel seconds) deliberately not analysed or not recorded."""
@@ -344,13 +338,19 @@ class SessionStore:
 
     def load_gaps(self, session_id: int) -> pd.DataFrame:
         """The session's gaps in time order, columns :data:`GAP_COLUMNS`."""
+        return self._load_in_time_order(gaps, GAP_COLUMNS, "t_start", session_id)
+
+    def _load_in_time_order(
+        self, table: sa.Table, columns: tuple[str, ...], time_column: str, session_id: int
+    ) -> pd.DataFrame:
+        """One session's rows of a per-session table, by time then insertion order."""
         query = (
-            sa.select(*(gaps.c[c] for c in GAP_COLUMNS))
-            .where(gaps.c.session_id == session_id)
-            .order_by(gaps.c.t_start, gaps.c.id)
+            sa.select(*(table.c[c] for c in columns))
+            .where(table.c.session_id == session_id)
+            .order_by(table.c[time_column], table.c.id)
         )
         with self.engine.connect() as conn:
-            return pd.DataFrame(conn.execute(query).fetchall(), columns=list(GAP_COLUMNS))
+            return pd.DataFrame(conn.execute(query).fetchall(), columns=list(columns))
 
     def dispose(self) -> None:
         self.engine.dispose()
