@@ -84,10 +84,6 @@ def main(argv: list[str] | None = None) -> int:
     precision = args.precision
     if precision == "auto":
         precision = "mixed_bfloat16" if cpu_supports_bf16() else "float32"
-    if precision == "float32":
-        # Measured on a 2-core AVX2 CPU: TensorFlow's own (Eigen) convolutions trained this
-        # network at 58-72 faces/s, its oneDNN ones at 31. oneDNN is needed for bfloat16.
-        os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
     from emotion_core import training_loop
 
     ckpt = Path(args.checkpoints)
