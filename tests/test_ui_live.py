@@ -6,6 +6,10 @@ streaming path itself is covered by tests/e2e/test_live_browser.py.
 
 from __future__ import annotations
 
+import cv2
+import numpy as np
+import pytest
+from streamlit.runtime.media_file_storage import MediaFileStorageError
 from streamlit.testing.v1 import AppTest
 
 from emotion_core.live import LiveSession
@@ -81,10 +85,14 @@ def test_live_panel_says_when_no_face_is_in_view(classifier, tmp_path, astronaut
 
 def controls_app() -> None:
     import streamlit as st
+    from streamlit import runtime
 
     from ui.live_controls import live_controls, record_switch, recording_status, snapshot_button
     from ui.live_panel import render_live_panel
 
+    # AppTest's runtime exists only during a run: keep its file manager, which serves
+    # the download button's click, for the test to call as the browser would
+    st.session_state["media_files"] = runtime.get_instance().media_file_mgr
     live = st.session_state["live"]
     on = record_switch(live)
     snap = live.snapshot()
@@ -158,14 +166,18 @@ def test_snapshot_and_timeline_are_shown_while_streaming_only(
 ):
     live = _streaming(classifier, SessionStore(sqlite_url(tmp_path / "s.db")), astronaut_frame)
     at = _controls(live)
-    assert not at.get("download_button")  # nothing taken yet
-    at.button(key="live_snapshot").click().run()
-    save = at.get("download_button")
-    assert len(save) == 1 and save[0].proto.label.startswith("Save emotion-snapshot-")
-    assert at.session_state["live_snapshot_png"][1] == live.snapshot_png()  # current frame
+    (snap,) = at.get("download_button")
+    assert snap.proto.label == "Snapshot" and snap.proto.deferred_file_id  # encoded on click
+    files = at.session_state["media_files"]  # what a click asks the server for
+    url = files.execute_deferred(snap.proto.deferred_file_id)
+    png = files._storage.get_file(url.rsplit("/", 1)[-1].split(".")[0]).content
+    picture = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
+    assert png == live.snapshot_png() and picture.shape == astronaut_frame.shape
     charts = at.get("plotly_chart")
     assert len(charts) == 2  # the live timeline and the label counts
     live.stop()
+    with pytest.raises(MediaFileStorageError, match="nothing to take"):
+        files.execute_deferred(snap.proto.deferred_file_id)  # clicked as the stream ended
     at.run()
     assert not at.get("download_button") and not at.button
     assert any("there is nothing to take" in c.value for c in at.caption)

@@ -7,8 +7,6 @@ through ``st.session_state`` because a callback cannot draw.
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import streamlit as st
 
 from emotion_core.live import LiveError, LiveSession, LiveSnapshot
@@ -17,7 +15,6 @@ from emotion_core.store import MARKER_NOTE_MAX
 RECORD_KEY = "live_record"
 NOTE_KEY = "live_marker_note"
 MESSAGE_KEY = "live_message"  # (kind, text) from the last callback
-SNAPSHOT_KEY = "live_snapshot_png"  # (file name, PNG bytes) until saved
 
 
 def record_switch(live: LiveSession) -> bool:
@@ -70,54 +67,37 @@ def _mark(live: LiveSession) -> None:
     st.session_state[MESSAGE_KEY] = ("success", f"Marked at {t_rel:.1f} s{with_note}.")
 
 
-def _take_snapshot(live: LiveSession) -> None:
+def _snapshot_png(live: LiveSession) -> bytes:
+    """The frame on screen at the moment of the click (called by Streamlit then)."""
     png = live.snapshot_png()
     if png is None:
-        st.session_state[MESSAGE_KEY] = ("info", "The stream is stopped: nothing to take.")
-        return
-    stamp = datetime.now().strftime("%Y-%m-%dT%H-%M-%S")
-    st.session_state[SNAPSHOT_KEY] = (f"emotion-snapshot-{stamp}.png", png)
-
-
-def _drop_snapshot() -> None:
-    st.session_state.pop(SNAPSHOT_KEY, None)
+        raise LiveError("The stream is stopped: there is nothing to take.")
+    return png
 
 
 def snapshot_button(live: LiveSession, streaming: bool) -> None:
-    """Snapshot: the current annotated frame, encoded on the click, offered as a PNG
-    download; the bytes live in this browser session's memory until replaced or the
-    stream stops, and are never written to disk.
+    """Snapshot: one click downloads the current annotated frame as a PNG.
 
-    Two steps on purpose: a download prepared lazily on the click is served from a
-    file Streamlit deletes after two script runs, and the Live panel's 1-second
-    refresh runs scripts often enough to cancel it on a busy machine."""
+    The PNG is encoded only on the click (Streamlit calls ``data`` then, on its own
+    thread), handed to this browser and kept nowhere on the server: Streamlit drops
+    the generated file after the next script runs. The button sits outside the
+    1-second Live fragment so its click handler stays registered between refreshes."""
     if not streaming:
-        _drop_snapshot()
         st.caption("Snapshot: the stream is stopped, there is nothing to take.")
         return
-    left, right = st.columns([1, 4], vertical_alignment="center")
-    left.button(
+    session = live.snapshot().session_id
+    st.download_button(
         "Snapshot",
+        lambda: _snapshot_png(live),
+        f"emotion-snapshot-session-{session}.png" if session else "emotion-snapshot.png",
+        # Served as image/png, headless Chromium cancelled the download (the same
+        # bytes as octet-stream arrive); the .png name tells the OS what it is.
+        "application/octet-stream",
         key="live_snapshot",
+        on_click="ignore",  # no rerun: the stream and the panel carry on undisturbed
         icon=":material/photo_camera:",
-        on_click=_take_snapshot,
-        args=(live,),
-        help="Takes the current annotated frame; you then save it as a PNG.",
+        help="Downloads the current annotated frame as a PNG. Nothing is kept on the server.",
     )
-    taken = st.session_state.get(SNAPSHOT_KEY)
-    if taken:
-        name, png = taken
-        right.download_button(
-            f"Save {name}",
-            png,
-            name,
-            # Served as image/png, headless Chromium cancelled the download (the same
-            # bytes as octet-stream arrive); the .png name tells the OS what it is.
-            "application/octet-stream",
-            key="live_snapshot_save",
-            on_click="ignore",  # a rerun here would let Streamlit drop the file mid-fetch
-            icon=":material/download:",
-        )
 
 
 def live_controls(live: LiveSession, snap: LiveSnapshot) -> None:

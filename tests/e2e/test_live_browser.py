@@ -219,9 +219,8 @@ def test_webcam_stream_is_analysed_recorded_and_stopped(app_server, astronaut_bg
 def check_snapshot_pause_and_marker(page, store: SessionStore, sid: int) -> None:
     """Snapshot gives a 640x480 PNG download; no rows while paused, rows again after
     Resume, the pause stored as a gap; Mark moment stores the marker and its note."""
-    page.locator(".st-key-live_snapshot button").first.click()
-    with page.expect_download(timeout=60_000) as info:
-        page.locator(".st-key-live_snapshot_save button").first.click(timeout=60_000)
+    with page.expect_download(timeout=60_000) as info:  # one click, one PNG
+        page.locator(".st-key-live_snapshot button").first.click(timeout=60_000)
     png = Path(info.value.path()).read_bytes()
     picture = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
     assert png[:4] == b"\x89PNG" and picture.shape == (480, 640, 3)
