@@ -53,12 +53,20 @@ def tiled_frame(n: int) -> np.ndarray:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--frames", type=int, default=200)
+    p.add_argument(
+        "--detector-range",
+        choices=("short", "full"),
+        default=AnalysisSettings().detector_range,
+        help="BlazeFace model (default: the app's; short finds all 5 tiled heads)",
+    )
+    p.add_argument("--threads", type=int, default=2, help="classifier threads")
     args = p.parse_args(argv)
-    classifier = EmotionClassifier()
+    classifier = EmotionClassifier(num_threads=args.threads)
+    print(f"detector range {args.detector_range}, classifier threads {args.threads}")
     print("faces found | detect ms | classify ms | track ms | overlay ms | total ms (median / p90)")
     for n in (1, 3, 5):
         frame = tiled_frame(n)
-        settings = AnalysisSettings(mirror=False, detector_range="short" if n == 1 else "full")
+        settings = AnalysisSettings(mirror=False, detector_range=args.detector_range)
         pipeline = FramePipeline(classifier, settings)
         timings, found = [], []
         for i in range(args.frames + 10):

@@ -37,7 +37,8 @@ class Baseline:
     ``head(seed, jobs)`` builds the unfitted classifier (with any scaling or PCA) that
     sits on the features; ``grid`` is searched on the validation part of train/;
     ``train_sample`` caps the training faces (None: all); ``calibrate`` says the
-    classifier has no predict_proba and gets a softmax temperature (SoftmaxDecision).
+    classifier has no predict_proba and gets a softmax temperature (SoftmaxDecision);
+    ``single_threaded`` says its solver uses one core, so grid points fit side by side.
     """
 
     name: str
@@ -47,6 +48,7 @@ class Baseline:
     grid: dict[str, list[Any]] = field(default_factory=dict)
     train_sample: int | None = None
     calibrate: bool = False
+    single_threaded: bool = False
 
     def feature_step(self) -> BaseEstimator:
         if len(self.features) == 1:
@@ -103,6 +105,7 @@ BASELINES: dict[str, Baseline] = {
             {"pca__n_components": [100, 150, 200], "svm__C": [3.0, 10.0]},
             train_sample=8000,
             calibrate=True,
+            single_threaded=True,
         ),
         Baseline(
             "hog_linear_svm",
@@ -111,6 +114,7 @@ BASELINES: dict[str, Baseline] = {
             _linear_svm,
             {"C": [0.005, 0.01, 0.02]},
             calibrate=True,
+            single_threaded=True,
         ),
         Baseline(
             "hog_svm_rbf",
@@ -120,6 +124,7 @@ BASELINES: dict[str, Baseline] = {
             {"svm__C": [3.0, 10.0]},
             train_sample=5000,
             calibrate=True,
+            single_threaded=True,
         ),
         Baseline(
             "hog_lbp_random_forest",
