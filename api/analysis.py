@@ -57,7 +57,9 @@ Caller = Annotated[ApiKey, Depends(caller)]
 Svc = Annotated[Services, Depends(services)]
 
 
-@router.post("/analyze/image", response_model=schemas.ImageAnalysis)
+@router.post(
+    "/analyze/image", response_model=schemas.ImageAnalysis, responses=schemas.errors(413, 415, 422)
+)
 async def analyze_image(
     files: Annotated[list[UploadFile], File(description="one or more pictures")],
     settings: Settings,
@@ -93,7 +95,12 @@ async def analyze_image(
     return schemas.ImageAnalysis(images=images, session_id=session_id)
 
 
-@router.post("/analyze/video", status_code=202, response_model=schemas.Job)
+@router.post(
+    "/analyze/video",
+    status_code=202,
+    response_model=schemas.Job,
+    responses=schemas.errors(413, 415, 422, 503),
+)
 async def analyze_video(
     file: Annotated[UploadFile, File(description="an MP4, WebM, MOV, AVI or MKV file")],
     settings: Settings,

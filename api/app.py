@@ -93,7 +93,7 @@ def _add_meta_routes(app: FastAPI) -> None:
             swagger_favicon_url=f"{STATIC}/favicon-32x32.png",
         )
 
-    @app.get("/healthz", tags=["meta"])
+    @app.get("/healthz", tags=["meta"], responses={503: {"model": schemas.Error}})
     def healthz(svc: Annotated[Services, Depends(services)]) -> dict:
         """No key needed: 200 when the store answers, 503 when it does not."""
         try:
@@ -102,7 +102,7 @@ def _add_meta_routes(app: FastAPI) -> None:
             raise HTTPException(503, "The session store does not answer.") from None
         return {"status": "ok", "schema_version": version, "model": svc.model.name}
 
-    @app.get("/v1/model", response_model=schemas.Model, tags=["meta"])
+    @app.get("/v1/model", response_model=schemas.Model, tags=["meta"], responses=schemas.errors())
     def model(
         _key: Annotated[ApiKey, Depends(caller)], svc: Annotated[Services, Depends(services)]
     ) -> schemas.Model:

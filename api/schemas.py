@@ -12,6 +12,35 @@ from emotion_core.results import FrameResult
 from emotion_core.store import SessionInfo
 
 
+class Error(BaseModel):
+    """Every error answer: one sentence saying what was wrong."""
+
+    detail: str
+
+
+class ValidationError(Error):
+    """422 for a malformed request: ``detail`` in words, ``errors`` per field."""
+
+    errors: list[dict[str, Any]] | None = None
+
+
+def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for these error statuses (401 is on every ``/v1/`` path)."""
+    meaning = {
+        401: "no API key, or an unknown or revoked one",
+        404: "no such id, or one another owner holds",
+        409: "the session is still being written by a video job",
+        413: "a file, the request or the picture/video is over a limit",
+        415: "not a picture / video this app reads",
+        422: "an empty, truncated or corrupt file, or a bad parameter",
+        503: "too many videos waiting",
+    }
+    return {
+        s: {"model": ValidationError if s == 422 else Error, "description": meaning[s]}
+        for s in (401, *statuses)
+    }
+
+
 class Box(BaseModel):
     x: int = Field(description="left edge, pixels of the decoded (EXIF-upright) picture")
     y: int

@@ -19,6 +19,8 @@ from emotion_core.report import report_csv, report_filename, summary_frame
 from emotion_core.store import SessionInfo
 
 router = APIRouter(prefix="/v1")
+BY_ID = schemas.errors(404, 422)  # 422: an id that is not a number
+JOB = schemas.errors(404)
 Caller = Annotated[ApiKey, Depends(caller)]
 Svc = Annotated[Services, Depends(services)]
 
@@ -30,14 +32,21 @@ def _visible(svc: Services, key: ApiKey, session_id: int) -> SessionInfo:
     return info
 
 
-@router.get("/sessions", response_model=list[schemas.Session], tags=["sessions"])
+@router.get(
+    "/sessions", response_model=list[schemas.Session], tags=["sessions"], responses=schemas.errors()
+)
 def list_sessions(key: Caller, svc: Svc) -> list[schemas.Session]:
     """The key owner's sessions (an admin key: every session), newest first."""
     found = svc.store.list_sessions(owner=None if key.admin else key.owner)
     return [schemas.session_out(s) for s in found]
 
 
-@router.get("/sessions/{session_id}", response_model=schemas.SessionDetail, tags=["sessions"])
+@router.get(
+    "/sessions/{session_id}",
+    response_model=schemas.SessionDetail,
+    tags=["sessions"],
+    responses=BY_ID,
+)
 def get_session(session_id: int, key: Caller, svc: Svc) -> schemas.SessionDetail:
     """One session with its summary: the same figures as ``summary.csv``."""
     info = _visible(svc, key, session_id)
@@ -66,7 +75,7 @@ def _csv(svc: Services, key: ApiKey, session_id: int, kind: str) -> Response:
     return Response(data, media_type="text/csv", headers={"Content-Disposition": disposition})
 
 
-CSV = {200: {"content": {"text/csv": {}}, "description": "the CSV file"}}
+CSV = {200: {"content": {"text/csv": {}}, "description": "the CSV file"}, **BY_ID}
 
 
 @router.get("/sessions/{session_id}/frames.csv", responses=CSV, tags=["sessions"])
@@ -81,7 +90,12 @@ def summary_csv(session_id: int, key: Caller, svc: Svc) -> Response:
     return _csv(svc, key, session_id, "summary")
 
 
-@router.delete("/sessions/{session_id}", status_code=204, tags=["sessions"])
+@router.delete(
+    "/sessions/{session_id}",
+    status_code=204,
+    tags=["sessions"],
+    responses=schemas.errors(404, 409, 422),
+)
 def delete_session(session_id: int, key: Caller, svc: Svc) -> Response:
     """Delete the session and every row of it. 409 while a video job still writes it."""
     _visible(svc, key, session_id)
@@ -100,14 +114,14 @@ def _job(svc: Services, key: ApiKey, job_id: str, cancel: bool = False) -> schem
     return schemas.Job(**vars(state))
 
 
-@router.get("/jobs/{job_id}", response_model=schemas.Job, tags=["analysis"])
+@router.get("/jobs/{job_id}", response_model=schemas.Job, tags=["analysis"], responses=JOB)
 def get_job(job_id: str, key: Caller, svc: Svc) -> schemas.Job:
     """A video job's progress; ``session_id`` is its session (set once the first frame
     is analysed), ``status`` ends as complete, incomplete, cancelled or failed."""
     return _job(svc, key, job_id)
 
 
-@router.delete("/jobs/{job_id}", response_model=schemas.Job, tags=["analysis"])
+@router.delete("/jobs/{job_id}", response_model=schemas.Job, tags=["analysis"], responses=JOB)
 def cancel_job(job_id: str, key: Caller, svc: Svc) -> schemas.Job:
     """Cancel a job: a running one stops at its next frame and keeps what it analysed
     as an "incomplete" session, as on the Analyze media page. Poll until it ends."""

@@ -433,6 +433,9 @@ def test_health_docs_and_model_card(api):
     assert "/static/swagger/swagger-ui-bundle.js" in docs and "cdn" not in docs.lower()
     assert httpx.get(f"{api.url}/static/swagger/swagger-ui-bundle.js").status_code == 200
     paths = httpx.get(f"{api.url}/openapi.json").json()["paths"]
+    for path, methods in paths.items():  # the page documents every 401
+        for method, operation in methods.items():
+            assert ("401" in operation["responses"]) == path.startswith("/v1/"), (method, path)
     expected = {p for _, p in ENDPOINTS} | {"/healthz"}
     assert {
         p.replace("{session_id}", "{sid}").replace("{job_id}", "{job}") for p in paths
