@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from typing import Annotated
 
+import pandas as pd
 from fastapi import APIRouter, Depends, HTTPException, Response
 
 from api import schemas
@@ -62,7 +63,9 @@ def get_session(session_id: int, key: Caller, svc: Svc) -> schemas.SessionDetail
 
 
 def _json_value(value):
-    """numpy scalars as Python numbers, NaN as null."""
+    """numpy scalars as Python numbers; NaN, NA and None as null."""
+    if value is None or value is pd.NA:
+        return None
     value = value.item() if hasattr(value, "item") else value
     return None if isinstance(value, float) and math.isnan(value) else value
 
