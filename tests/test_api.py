@@ -444,3 +444,25 @@ def test_health_docs_and_model_card(api):
         model = c.get("/v1/model").json()
     assert model["labels"] == list(LABELS) == model["card"]["labels"]
     assert model["sha256"] == ModelRef.of(DEFAULT_MODEL_PATH).sha256
+
+
+def test_stopping_the_server_mid_video_keeps_the_frames_as_incomplete(tmp_path):
+    """Ctrl-C (SIGINT) while a job runs: uvicorn's shutdown cancels it, and the frames
+    analysed so far stay in the store as an incomplete session."""
+    url = sqlite_url(tmp_path / "sessions.db")
+    store = SessionStore(url)
+    key, _ = api_keys.create_key(store, "alice")
+    video = write_video(tmp_path / "long.mp4", seconds=40, fps=10)
+    with ApiServer(url, tmp_path / "server.log") as server:
+        with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {key}"}) as c:
+            job = post_video(c, video).json()["id"]
+            running = wait_for_job(
+                c, job, lambda j: j["frames_done"] > 0 or j["status"] not in ("queued", "running")
+            )
+        assert running["status"] == "running"
+        server.stop()
+        assert server.proc.returncode == 0, server.log()
+    [info] = store.list_sessions()
+    assert (info.status, info.owner) == ("incomplete", "alice")
+    assert 0 < info.frames < 400 and store.count_samples(info.id) == info.frames
+    store.dispose()
