@@ -239,6 +239,17 @@ def test_videos_can_be_sampled(api, tmp_path):
     assert (job["status"], job["frames_done"]) == ("complete", 4)
 
 
+def test_a_truncated_video_that_still_decodes_ends_incomplete(api, tmp_path):
+    """As on the page: the frames before the cut are kept, the job says why it stopped."""
+    whole = write_video(tmp_path / "whole.avi", codec="mpeg4").read_bytes()
+    cut = tmp_path / "cut.avi"
+    cut.write_bytes(whole[: len(whole) // 2])
+    with api.client() as c:
+        job = wait_for_job(c, post_video(c, cut).json()["id"])
+    assert job["status"] == "incomplete" and "truncated" in job["error"]
+    assert api.store.get_session(job["session_id"]).status == "incomplete"
+
+
 # -- bad input -------------------------------------------------------------------------
 def _png(size=(64, 64)) -> bytes:
     buf = io.BytesIO()
