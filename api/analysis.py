@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from api import schemas
 from api.auth import caller
 from api.jobs import QueueFull
-from api.limits import check_extension, media_http_error, read_upload, size_text
+from api.limits import check_extension, check_size, media_http_error, read_upload
 from api.services import Services, services
 from emotion_core.api_keys import ApiKey
 from emotion_core.media import IMAGE_EXTENSIONS, MediaError, PhotoResult, save_photo_session
@@ -76,7 +76,7 @@ async def analyze_image(
     names = [f.filename or f"image-{i + 1}" for i, f in enumerate(files)]
     for name in names:
         check_extension(name, IMAGE_EXTENSIONS, "pictures")
-    blobs = [await read_upload(f, limits.max_image_bytes) for f in files]
+    blobs = [await read_upload(f, n, limits.max_image_bytes) for f, n in zip(files, names)]
     tasks = [svc.photos.analyse(n, b, settings, i) for i, (n, b) in enumerate(zip(names, blobs))]
     results = await asyncio.gather(*tasks, return_exceptions=True)
     for name, result in zip(names, results):
@@ -116,10 +116,9 @@ async def analyze_video(
     is not a readable video or is over the size or 30-minute limits."""
     name = PurePath(file.filename or "video").name
     check_extension(name, VIDEO_EXTENSIONS, "videos")
-    limit = svc.settings.max_video_bytes
-    if file.size is not None and file.size > limit:
-        raise HTTPException(413, f"{name}: the file is {size_text(file.size)}; the limit is "
-                            f"{size_text(limit)}.")  # fmt: skip
+    check_size(name, file.size, svc.settings.max_video_bytes)
+    if per_second is not None and every_n != 1:
+        raise HTTPException(422, "Give per_second or every_n, not both.")
     workdir = Path(tempfile.mkdtemp(prefix="emotion_api_video_"))
     path = workdir / f"upload{PurePath(name).suffix.lower()}"
     try:
@@ -127,14 +126,12 @@ async def analyze_video(
         await run_in_threadpool(probe_video, path)
         sampler = FrameSampler(every_n=every_n, per_second=per_second)
         state = svc.jobs.submit(key.owner, name, path, settings, sampler)
-    except MediaError as exc:
+    except BaseException as exc:  # the job did not take the upload: remove it
         shutil.rmtree(workdir, ignore_errors=True)
-        raise media_http_error(name, exc) from None
-    except QueueFull as exc:
-        shutil.rmtree(workdir, ignore_errors=True)
-        raise HTTPException(503, str(exc), headers={"Retry-After": "30"}) from None
-    except BaseException:
-        shutil.rmtree(workdir, ignore_errors=True)
+        if isinstance(exc, MediaError):
+            raise media_http_error(name, exc) from None
+        if isinstance(exc, QueueFull):
+            raise HTTPException(503, str(exc), headers={"Retry-After": "30"}) from None
         raise
     return schemas.Job(**vars(state))
 

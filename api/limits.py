@@ -69,18 +69,20 @@ def check_extension(name: str, known: tuple[str, ...], what: str) -> None:
         )
 
 
-async def read_upload(upload: UploadFile, limit: int) -> bytes:
+def check_size(name: str, size: int | None, limit: int) -> None:
+    """413 naming the file when its ``size`` (bytes, None: unknown) is over ``limit``."""
+    if size is not None and size > limit:
+        raise HTTPException(
+            413, f"{name}: the file is {size_text(size)}; the limit is {size_text(limit)}."
+        )
+
+
+async def read_upload(upload: UploadFile, name: str, limit: int) -> bytes:
     """The whole file, or 413 naming it when it is over ``limit`` bytes."""
-    if upload.size is not None and upload.size > limit:
-        raise HTTPException(413, f"{upload.filename}: {_over(upload.size, limit)}")
+    check_size(name, upload.size, limit)
     data = await upload.read(limit + 1)
-    if len(data) > limit:
-        raise HTTPException(413, f"{upload.filename}: {_over(len(data), limit)}")
+    check_size(name, len(data), limit)
     return data
-
-
-def _over(size: int, limit: int) -> str:
-    return f"the file is {size_text(size)}; the limit is {size_text(limit)} per file."
 
 
 def media_http_error(name: str, exc: MediaError) -> HTTPException:

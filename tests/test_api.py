@@ -346,6 +346,8 @@ def test_every_bad_video_gets_its_status_and_message_and_no_job(api, tmp_path):
             "/v1/analyze/video", params={"every_n": 0}, files={"file": ("g.mp4", good.read_bytes())}
         )
         assert r.status_code == 422 and "every_n" in r.json()["detail"]
+        r = post_video(c, good, per_second=2, every_n=3)
+        assert (r.status_code, r.json()["detail"]) == (422, "Give per_second or every_n, not both.")
     assert len(api.store.list_sessions()) == before
 
 
