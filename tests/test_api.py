@@ -42,6 +42,7 @@ class Api:
     url: str
     store: SessionStore
     keys: dict[str, str]  # alice, bob (owners), admin, revoked
+    pid: int
 
     def client(self, who: str | None = "alice") -> httpx.Client:
         headers = {"Authorization": f"Bearer {self.keys[who]}"} if who else {}
@@ -70,7 +71,7 @@ def api(request, tmp_path_factory):
     limits = ["--max-image-mb", str(MAX_IMAGE_MB), "--max-images", str(MAX_IMAGES)]
     limits += ["--max-video-mb", str(MAX_VIDEO_MB)]
     with ApiServer(url, tmp / "server.log", *limits) as server:
-        yield Api(server.url, store, keys)
+        yield Api(server.url, store, keys, server.proc.pid)
     store.dispose()
 
 
@@ -457,6 +458,17 @@ def test_health_docs_and_model_card(api):
         model = c.get("/v1/model").json()
     assert model["labels"] == list(LABELS) == model["card"]["labels"]
     assert model["sha256"] == ModelRef.of(DEFAULT_MODEL_PATH).sha256
+
+
+def test_the_server_process_never_loads_tensorflow(api, astronaut_jpeg):
+    """The model runs on LiteRT and MediaPipe is imported without TensorFlow, so the API
+    process stays ~250 MB instead of carrying TensorFlow's ~500 MB (docs/design.md)."""
+    assert analyse(api, [("a.jpg", astronaut_jpeg)]).status_code == 200
+    maps = Path(f"/proc/{api.pid}/maps")
+    if not maps.exists():
+        pytest.skip("needs Linux /proc to list the server's loaded libraries")
+    loaded = maps.read_text()
+    assert "litert" in loaded.lower() and "tensorflow" not in loaded.lower()
 
 
 def test_stopping_the_server_mid_video_keeps_the_frames_as_incomplete(tmp_path):
