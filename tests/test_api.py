@@ -32,7 +32,7 @@ from emotion_core.store import SessionStore, metadata, sqlite_url
 MAX_IMAGE_MB = 0.5  # small limits, so "too large" needs only small test files
 MAX_IMAGES = 3
 MAX_VIDEO_MB = 2
-JOB_TIMEOUT_S = 180.0
+JOB_TIMEOUT_S = 300.0
 POLL_S = 0.05
 PROBABILITY_SUM_TOL = 1e-3
 

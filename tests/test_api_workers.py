@@ -25,7 +25,7 @@ from emotion_core.video import FrameSampler
 
 MIN_TICKS = 5  # event-loop turns while one big picture is analysed (0-1 if it blocked)
 TICK_S = 0.002
-JOB_TIMEOUT_S = 120.0
+JOB_TIMEOUT_S = 300.0
 
 
 @pytest.fixture(scope="module")
