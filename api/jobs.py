@@ -139,7 +139,8 @@ class VideoJobs:
             for job in self._jobs.values():
                 if job.state.status == "queued":
                     self._update(job, status="cancelled", error="The server stopped.")
-                    shutil.rmtree(job.path.parent, ignore_errors=True)
+                # A queued job whose run was dropped by the shutdown left its upload.
+                shutil.rmtree(job.path.parent, ignore_errors=True)
 
     # -- worker side ---------------------------------------------------------------
     def _update(self, job: _Job, **changes) -> None:

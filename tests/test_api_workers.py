@@ -129,11 +129,15 @@ def test_jobs_queue_refuse_when_full_and_cancel(jobs, store, long_video):
 def test_closing_cancels_running_jobs_and_keeps_their_frames(classifier, store, long_video):
     jobs = VideoJobs(store, classifier, ModelRef.of(DEFAULT_MODEL_PATH))
     state = jobs.submit("bob", "a.mp4", upload(long_video), AnalysisSettings(), FrameSampler())
+    waiting_path = upload(long_video)
+    waiting = jobs.submit("bob", "b.mp4", waiting_path, AnalysisSettings(), FrameSampler())
     wait(jobs, state.id, lambda j: j.frames_done > 0)
     jobs.close()
     end = jobs.get(state.id)
     assert end.status == "cancelled" and store.get_session(end.session_id).status == "incomplete"
     assert store.count_samples(end.session_id) >= end.frames_done > 0
+    assert jobs.get(waiting.id).status == "cancelled" and not waiting_path.parent.exists()
+    assert len(store.list_sessions()) == 1
 
 
 def test_an_undecodable_job_fails_without_a_session(jobs, store, tmp_path):
