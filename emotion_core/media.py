@@ -45,6 +45,14 @@ class MediaError(ValueError):
     """A file that cannot be analysed; the message is meant for the user."""
 
 
+class UnsupportedMedia(MediaError):
+    """Not a picture (or video) this app can read at all: a wrong file type."""
+
+
+class MediaTooLarge(MediaError):
+    """Readable, but larger than a limit (pixels, duration)."""
+
+
 @dataclass(frozen=True)
 class DecodedImage:
     """A decoded picture as a uint8 BGR array, with what was done to get it."""
@@ -87,11 +95,11 @@ def decode_image(data: bytes | Path, max_side: int = MAX_SIDE) -> DecodedImage:
             img.load()
             img = ImageOps.exif_transpose(img)
     except UnidentifiedImageError:
-        raise MediaError(
+        raise UnsupportedMedia(
             "Not a picture this app can read (JPEG, PNG, WebP, BMP, TIFF or GIF)."
         ) from None
     except Image.DecompressionBombError:
-        raise MediaError(_too_big(size)) from None
+        raise MediaTooLarge(_too_big(size)) from None
     except (OSError, SyntaxError, ValueError) as exc:
         if isinstance(exc, MediaError):
             raise
@@ -105,7 +113,7 @@ def decode_image(data: bytes | Path, max_side: int = MAX_SIDE) -> DecodedImage:
 def _check_pixels(fmt: str, size: tuple[int, int]) -> None:
     limit = MAX_JPEG_PIXELS if fmt == "JPEG" else MAX_PIXELS
     if size[0] * size[1] > limit:
-        raise MediaError(_too_big(size, limit))
+        raise MediaTooLarge(_too_big(size, limit))
 
 
 def _too_big(size: tuple[int, int], limit: int = MAX_PIXELS) -> str:
@@ -145,6 +153,11 @@ class PhotoAnalyser:
 
     def __init__(self, classifier: EmotionClassifier, settings: AnalysisSettings) -> None:
         self.pipeline = FramePipeline(classifier, photo_settings(settings))
+
+    def use(self, settings: AnalysisSettings) -> None:
+        """Analyse the next photos with ``settings`` (the detector is kept unless its own
+        options change), so one analyser can serve requests with different settings."""
+        self.pipeline.settings = photo_settings(settings)
 
     def analyse(self, name: str, image_bgr: np.ndarray, index: int = 0) -> PhotoResult:
         """Detect, classify and draw every face of one BGR picture (not modified)."""
@@ -209,9 +222,10 @@ def save_photo_session(
     photos: Sequence[tuple[str, FrameResult]],
     settings: AnalysisSettings,
     model: ModelRef | None = None,
+    owner: str | None = None,
 ) -> int:
     """Store a batch of (file name, result) as one complete session (source "image",
-    ``model`` naming the classifier's file); returns its id.
+    ``model`` naming the classifier's file, ``owner`` the API key owner); returns its id.
 
     Photo ``i`` is frame ``i`` at ``t_rel = i`` seconds, so the analytics timeline shows
     the photos in upload order.
@@ -225,6 +239,7 @@ def save_photo_session(
         photo_settings(settings).to_dict(),
         source_name=names[:500],
         started_at=started,
+        owner=owner,
         **model_columns(model),
     )
     t0 = started.timestamp()

@@ -88,7 +88,7 @@ class SessionRecorder:
         cls, store: SessionStore, source: str, settings: dict, **kwargs: Any
     ) -> SessionRecorder:
         """Open a new session in ``store`` and a recorder for it."""
-        keys = ("name", "source_name", "started_at", "model_file", "model_hash")
+        keys = ("name", "source_name", "started_at", "model_file", "model_hash", "owner")
         session_kwargs = {k: kwargs.pop(k) for k in keys if k in kwargs}
         return cls(store, store.create_session(source, settings, **session_kwargs), **kwargs)
 

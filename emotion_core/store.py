@@ -1,13 +1,14 @@
 """The session store: SQLAlchemy Core on SQLite (default) or PostgreSQL.
 
-Four tables: ``sessions`` (one row per webcam/image/video session, with its settings
-and the model file that produced its numbers), ``samples`` (one row per face per
+Five tables: ``sessions`` (one row per webcam/image/video session, with its settings,
+the model file that produced its numbers and its owner), ``samples`` (one row per face per
 analysed frame; a frame with no face is one row with empty face columns, so "face
 present %" can be computed), ``markers`` (moments a user marked, with a short note) and
 ``gaps`` (stretches deliberately not analysed or not recorded: a pause, recording
-switched off). Numbers and short notes only, never pictures. The sample columns are
-defined once here (:data:`SAMPLE_COLUMNS`) and used by the recorder, the analytics and
-the CSV reports.
+switched off) and ``api_keys`` (SHA-256 hashes of the HTTP API's keys, each tied to an
+owner: :mod:`emotion_core.api_keys`). Numbers and short notes only, never pictures.
+The sample columns are defined once here (:data:`SAMPLE_COLUMNS`) and used by the
+recorder, the analytics and the CSV reports.
 """
 
 from __future__ import annotations
@@ -27,11 +28,12 @@ from emotion_core.emotions import LABELS, UNCERTAIN
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2  # 2: markers, gaps, sessions.model_file / model_hash
+SCHEMA_VERSION = 3  # 2: markers, gaps, sessions.model_file / model_hash; 3: owner, api_keys
 SOURCES = ("webcam", "image", "video")
 STATUSES = ("recording", "complete", "incomplete")
 DEFAULT_DB_PATH = Path("data") / "emotion_sessions.db"
 MARKER_NOTE_MAX = 100  # characters: a label such as "question 3", not a transcript
+OWNER_MAX = 200  # characters: an e-mail address, a user or a team name
 GAP_REASONS = ("paused", "not recorded")
 
 RAW_COLUMNS = tuple(f"raw_{e}" for e in LABELS)
@@ -59,8 +61,12 @@ sessions = sa.Table(
     sa.Column("settings_json", sa.Text, nullable=False),
     sa.Column("model_file", sa.String(500)),  # schema 2; NULL for older sessions
     sa.Column("model_hash", sa.String(64)),  # SHA-256 of the model file, hex
+    # schema 3: who may see the session through the API (the key's owner); NULL for
+    # sessions made in the web app, which has no sign-in: only admin keys see those.
+    sa.Column("owner", sa.String(OWNER_MAX)),
 )
-_SESSION_COLUMNS_V2 = ("model_file", "model_hash")
+# Columns added to ``sessions`` by each schema version (new tables come from create_all).
+_ADDED_SESSION_COLUMNS = {2: ("model_file", "model_hash"), 3: ("owner",)}
 samples = sa.Table(
     "samples",
     metadata,
@@ -103,6 +109,18 @@ gaps = sa.Table(
     sa.Column("reason", sa.String(16), nullable=False),
     sa.Index("ix_gaps_session", "session_id"),
 )
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("id", _BigId, primary_key=True, autoincrement=True),
+    sa.Column("key_hash", sa.String(64), nullable=False, unique=True),  # SHA-256, hex
+    sa.Column("prefix", sa.String(16), nullable=False),  # the key's first characters, shown
+    sa.Column("owner", sa.String(OWNER_MAX), nullable=False),
+    sa.Column("admin", sa.Boolean, nullable=False, default=False),
+    sa.Column("note", sa.String(MARKER_NOTE_MAX), nullable=False, default=""),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("revoked_at", sa.DateTime(timezone=True)),
+)
 MARKER_COLUMNS = ("session_id", "t_rel", "t_wall", "note")
 GAP_COLUMNS = ("session_id", "t_start", "t_end", "reason")
 
@@ -125,6 +143,7 @@ class SessionInfo:
     last_t_rel: float = 0.0
     model_file: str | None = None  # the model that produced the numbers (schema 2)
     model_hash: str | None = None
+    owner: str | None = None  # schema 3: the API key owner that made it; None: the web app
 
     @property
     def duration_s(self) -> float:
@@ -164,21 +183,23 @@ class SessionStore:
     def _create_schema(self) -> None:
         """Create missing tables, and migrate a database written by an older version
         in place (its sessions and samples are kept)."""
-        metadata.create_all(self.engine)  # also adds the tables new in schema 2
+        metadata.create_all(self.engine)  # also adds the tables new since schema 1
         with self.engine.begin() as conn:
             version = conn.execute(sa.select(sa.func.max(schema_info.c.version))).scalar()
             if version is None:
                 conn.execute(schema_info.insert().values(version=SCHEMA_VERSION))
                 return
-            if version < 2:
-                present = {c["name"] for c in sa.inspect(conn).get_columns("sessions")}
-                for name in _SESSION_COLUMNS_V2:
+            present = {c["name"] for c in sa.inspect(conn).get_columns("sessions")}
+            for target, names in sorted(_ADDED_SESSION_COLUMNS.items()):
+                if version >= target:
+                    continue
+                for name in names:
                     if name not in present:
                         ddl = sessions.c[name].type.compile(dialect=conn.dialect)
                         conn.exec_driver_sql(f"ALTER TABLE sessions ADD COLUMN {name} {ddl}")
-                log.info("store %s migrated from schema %d to %d", self.url, version, 2)
             if version < SCHEMA_VERSION:
                 conn.execute(schema_info.update().values(version=SCHEMA_VERSION))
+                log.info("store %s migrated: schema %d -> %d", self.url, version, SCHEMA_VERSION)
 
     def schema_version(self) -> int:
         with self.engine.connect() as conn:
@@ -194,9 +215,11 @@ class SessionStore:
         started_at: datetime | None = None,
         model_file: str | None = None,
         model_hash: str | None = None,
+        owner: str | None = None,
     ) -> int:
         """Open a session (status "recording") and return its id. ``model_file`` and
-        ``model_hash`` name the model whose numbers the session will hold."""
+        ``model_hash`` name the model whose numbers the session will hold; ``owner`` is
+        the API key owner it belongs to (None: made in the web app)."""
         if source not in SOURCES:
             raise ValueError(f"source must be one of {SOURCES}, not {source!r}")
         started = started_at or datetime.now(UTC)
@@ -212,6 +235,7 @@ class SessionStore:
                     settings_json=json.dumps(settings),
                     model_file=model_file,
                     model_hash=model_hash,
+                    owner=owner,
                 )
             )
             return int(result.inserted_primary_key[0])
@@ -243,8 +267,20 @@ class SessionStore:
                 conn.execute(table.delete().where(table.c.session_id == session_id))
             conn.execute(sessions.delete().where(sessions.c.id == session_id))
 
-    def list_sessions(self) -> list[SessionInfo]:
-        """Every session with its summary figures, newest first."""
+    def list_sessions(self, owner: str | None = None) -> list[SessionInfo]:
+        """Every session with its summary figures, newest first; only ``owner``'s when
+        given (sessions without an owner are then left out)."""
+        return self._sessions(None if owner is None else sessions.c.owner == owner)
+
+    def get_session(self, session_id: int) -> SessionInfo | None:
+        found = self._sessions(sessions.c.id == session_id)
+        return found[0] if found else None
+
+    def _sessions(self, where: sa.ColumnElement[bool] | None) -> list[SessionInfo]:
+        """The sessions matching ``where`` (all when None) with their summary figures,
+        newest first; the figures are computed only over those sessions' samples."""
+        where = sa.true() if where is None else where
+        mine = samples.c.session_id.in_(sa.select(sessions.c.id).where(where))
         stats = (
             sa.select(
                 samples.c.session_id,
@@ -252,17 +288,19 @@ class SessionStore:
                 sa.func.count(sa.distinct(samples.c.face_id)).label("faces"),
                 sa.func.max(samples.c.t_rel).label("last_t_rel"),
             )
+            .where(mine)
             .group_by(samples.c.session_id)
             .subquery()
         )
         labels = (
             sa.select(samples.c.session_id, samples.c.label, sa.func.count().label("n"))
-            .where(samples.c.label.is_not(None), samples.c.label != UNCERTAIN)
+            .where(mine, samples.c.label.is_not(None), samples.c.label != UNCERTAIN)
             .group_by(samples.c.session_id, samples.c.label)
         )
         query = (
             sa.select(sessions, stats.c.frames, stats.c.faces, stats.c.last_t_rel)
             .select_from(sessions.outerjoin(stats, stats.c.session_id == sessions.c.id))
+            .where(where)
             .order_by(sessions.c.started_at.desc(), sessions.c.id.desc())
         )
         with self.engine.connect() as conn:
@@ -274,9 +312,6 @@ class SessionStore:
                 _session_info(row, dominant.get(row.id, (0, None))[1])
                 for row in conn.execute(query)
             ]
-
-    def get_session(self, session_id: int) -> SessionInfo | None:
-        return next((s for s in self.list_sessions() if s.id == session_id), None)
 
     # -- samples -------------------------------------------------------------------
     def add_samples(self, rows: list[dict[str, Any]]) -> None:
@@ -372,6 +407,7 @@ def _session_info(row: Any, dominant: str | None) -> SessionInfo:
         last_t_rel=float(row.last_t_rel or 0.0),
         model_file=row.model_file,
         model_hash=row.model_hash,
+        owner=row.owner,
     )
 
 

@@ -22,7 +22,7 @@ import numpy as np
 from av.container import InputContainer
 
 from emotion_core.classifier import EmotionClassifier
-from emotion_core.media import MediaError
+from emotion_core.media import MediaError, MediaTooLarge, UnsupportedMedia
 from emotion_core.model_files import ModelRef, model_columns
 from emotion_core.overlay import draw_overlay
 from emotion_core.pipeline import FramePipeline
@@ -121,10 +121,10 @@ def _open_video(path: Path) -> tuple[InputContainer, VideoInfo]:
     try:
         container = av.open(str(path))
     except av.FFmpegError as exc:
-        raise MediaError(f"Not a video this app can read ({exc.strerror or exc}).") from None
+        raise UnsupportedMedia(f"Not a video this app can read ({exc.strerror or exc}).") from None
     if not container.streams.video:
         container.close()
-        raise MediaError("The file has no video stream (audio only?).")
+        raise UnsupportedMedia("The file has no video stream (audio only?).")
     stream = container.streams.video[0]
     stream.thread_type = "AUTO"  # frame-parallel decoding
     fps = float(stream.average_rate or stream.guessed_rate or 30)
@@ -133,7 +133,7 @@ def _open_video(path: Path) -> tuple[InputContainer, VideoInfo]:
     if duration is not None and duration > MAX_DURATION_S:
         container.close()
         limit = f"the limit is {MAX_DURATION_S // 60} min. Trim it first."
-        raise MediaError(f"The video is {duration / 60:.0f} min long; {limit}")
+        raise MediaTooLarge(f"The video is {duration / 60:.0f} min long; {limit}")
     frames = stream.frames or (round(duration * fps) if duration else None)
     return container, VideoInfo(duration, fps, frames, stream.width, stream.height)
 
@@ -253,9 +253,10 @@ def analyse_video(
     on_frame: Callable[[FrameResult, float], None] | None = None,
     annotated_path: Path | None = None,
     model: ModelRef | None = None,
+    owner: str | None = None,
 ) -> VideoResult:
     """Analyse a video file, recording a session (source "video") when ``store`` is given
-    (``model`` names the classifier's file in the session).
+    (``model`` names the classifier's file in the session, ``owner`` its API key owner).
 
     ``on_frame(result, t_rel)`` sees every analysed frame; ``on_progress`` gets a
     :class:`Progress`. An exception raised by a callback (e.g. Streamlit stopping the run
@@ -274,7 +275,7 @@ def analyse_video(
             recorded["sample_per_second"] = sampler.per_second
             name = source_name or path.name
             job.recorder = SessionRecorder.start(
-                store, "video", recorded, source_name=name, **model_columns(model)
+                store, "video", recorded, source_name=name, owner=owner, **model_columns(model)
             )
         error = _decode_all(job, container, cancel)
     finally:
