@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from emotion_core import analytics
+from emotion_core.csv_text import safe_table
 from emotion_core.emotions import LABELS, UNCERTAIN
 from emotion_core.store import SessionInfo
 
@@ -113,7 +114,8 @@ def compare_timelines(items: Sequence[Item], relative: bool = False) -> pd.DataF
 
 
 def compare_csv(table: pd.DataFrame) -> bytes:
-    """The comparison table as UTF-8 CSV (full float precision), one row per item."""
+    """The comparison table as UTF-8 CSV (full float precision), one row per item;
+    session names a spreadsheet would run as formulas are quoted as text."""
     buf = io.StringIO()
-    table.to_csv(buf, index=False, lineterminator="\n")
+    safe_table(table).to_csv(buf, index=False, lineterminator="\n")
     return buf.getvalue().encode("utf-8")

@@ -20,6 +20,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from emotion_core.classifier import EmotionClassifier
+from emotion_core.csv_text import safe_text
 from emotion_core.model_files import ModelRef, model_columns
 from emotion_core.overlay import draw_overlay
 from emotion_core.pipeline import FramePipeline
@@ -199,13 +200,14 @@ def report_rows(name: str, result: FrameResult, t_rel: float) -> list[dict[str, 
 
 def write_report(rows: Iterable[dict[str, Any]], out: TextIO, header: bool = True) -> int:
     """Write report rows as CSV (:data:`REPORT_COLUMNS`, empty cells for no value); the one
-    CSV writer for the command line and the page's download. Returns the rows written."""
+    CSV writer for the command line and the page's download. File names a spreadsheet
+    would run as formulas are quoted as text (``csv_text``). Returns the rows written."""
     writer = csv.DictWriter(out, REPORT_COLUMNS, extrasaction="ignore", lineterminator="\n")
     if header:
         writer.writeheader()
     n = 0
     for row in rows:
-        writer.writerow(row)
+        writer.writerow({k: safe_text(v) for k, v in row.items()})
         n += 1
     return n
 

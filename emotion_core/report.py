@@ -22,6 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from emotion_core import analytics, moments
+from emotion_core.csv_text import safe_table
 from emotion_core.emotions import LABELS, UNCERTAIN
 from emotion_core.store import (
     DEFAULT_DB_PATH,
@@ -117,7 +118,8 @@ def report_csv(
 ) -> bytes:
     """The detail CSV (every column of every stored row), the summary CSV, the markers
     CSV (``session_id, t_rel, t_wall, note``) or the notable-moments CSV
-    (``session_id`` + :data:`moments.COLUMNS`), UTF-8.
+    (``session_id`` + :data:`moments.COLUMNS`), UTF-8, text that a spreadsheet would run
+    as a formula (a name or note starting with ``=``) quoted as text (``csv_text``).
 
     Raises :class:`UnknownSession` for an id the store does not hold."""
     kind = _kind(summary, kind)
@@ -139,7 +141,7 @@ def report_csv(
     else:
         table = store.load_samples(session_id)[list(SAMPLE_COLUMNS)]
     buf = io.StringIO()
-    table.to_csv(buf, index=False, lineterminator="\n")
+    safe_table(table).to_csv(buf, index=False, lineterminator="\n")
     return buf.getvalue().encode("utf-8")
 
 

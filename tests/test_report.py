@@ -184,3 +184,25 @@ def test_moments_csv_and_summary_carry_the_notable_moments(sqlite_store, tmp_pat
     out = tmp_path / "moments.csv"
     args = ["--session", str(sid), "--moments", "--out", str(out), "--db", sqlite_store.url]
     assert report.main(args) == 0 and out.read_bytes() == data
+
+
+def test_text_a_spreadsheet_would_run_is_quoted_in_every_csv(store):
+    """CSV injection: names, notes and file names starting with = + - @ become text."""
+    from emotion_core.compare import compare_csv
+    from emotion_core.media import report_csv as media_csv
+
+    sid = make_session(store)
+    store.rename_session(sid, '=HYPERLINK("http://x.example","click")')
+    store.add_marker(sid, 1.0, "+cmd|' /C calc'!A0", t_wall=1.0)
+    store.add_marker(sid, 2.0, "@SUM(1+1)", t_wall=2.0)
+    store.add_marker(sid, 3.0, "question 3 - plain", t_wall=3.0)
+    summary = pd.read_csv(io.BytesIO(report.report_csv(store, sid, kind="summary")))
+    assert summary["name"][0] == '\'=HYPERLINK("http://x.example","click")'
+    notes = pd.read_csv(io.BytesIO(report.report_csv(store, sid, kind="markers")))["note"]
+    assert list(notes) == ["'+cmd|' /C calc'!A0", "'@SUM(1+1)", "question 3 - plain"]
+    table = pd.DataFrame({"item": ["-1+2", "session 1"], "valence": [-0.5, 0.25]})
+    back = pd.read_csv(io.BytesIO(compare_csv(table)))
+    assert list(back["item"]) == ["'-1+2", "session 1"]
+    assert list(back["valence"]) == [-0.5, 0.25]  # numbers are never touched
+    rows = pd.read_csv(io.BytesIO(media_csv([{"file": "=1+1.jpg", "frame_index": 0}])))
+    assert rows["file"][0] == "'=1+1.jpg"
