@@ -11,7 +11,6 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-import av
 import cv2
 import httpx
 import numpy as np
@@ -20,7 +19,7 @@ from api_server import ApiServer
 from conftest import _pg_url
 from PIL import Image
 from test_analytics import make_session
-from test_media import _audio_only, write_video
+from test_media import _audio_only, over_long_video, write_video
 
 from emotion_core import api_keys
 from emotion_core.classifier import DEFAULT_MODEL_PATH
@@ -304,19 +303,6 @@ def test_every_bad_picture_gets_its_status_and_message(api, astronaut_jpeg, case
     assert len(api.store.list_sessions()) == before  # nothing saved
 
 
-def _long_video(path: Path) -> Path:
-    """Two frames 31 minutes apart: over the 30-minute limit."""
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("mpeg4", rate=1)
-        stream.width, stream.height, stream.pix_fmt = 64, 64, "yuv420p"
-        for pts in (0, 31 * 60):
-            frame = av.VideoFrame.from_ndarray(np.zeros((64, 64, 3), np.uint8), format="bgr24")
-            frame.pts = pts
-            out.mux(stream.encode(frame))
-        out.mux(stream.encode(None))
-    return path
-
-
 def test_every_bad_video_gets_its_status_and_message_and_no_job(api, tmp_path):
     good = write_video(tmp_path / "good.mp4", seconds=1, fps=5)
     empty, noise, text = tmp_path / "empty.mp4", tmp_path / "noise.mp4", tmp_path / "notes.txt"
@@ -335,7 +321,7 @@ def test_every_bad_video_gets_its_status_and_message_and_no_job(api, tmp_path):
         (_audio_only(tmp_path / "audio.mp4"), 415, "audio.mp4: The file has no video stream"),
         (text, 415, "notes.txt: unsupported file type .txt"),
         (huge, 413, "huge.mkv: the file is"),
-        (_long_video(tmp_path / "long.mkv"), 413, "long.mkv: The video is 31 min long"),
+        (over_long_video(tmp_path / "long.mkv"), 413, "long.mkv: The video is 31 min long"),
     ]
     before = len(api.store.list_sessions())
     with api.client() as c:

@@ -300,8 +300,8 @@ def test_bad_videos_raise_a_readable_media_error(classifier, tmp_path, video_pat
     assert store.list_sessions() == []
 
 
-def test_over_long_video_is_refused_up_front(tmp_path):
-    path = tmp_path / "long.mkv"
+def over_long_video(path: Path) -> Path:
+    """Two frames 31 minutes apart: over the 30-minute limit, in a few hundred bytes."""
     with av.open(str(path), "w") as out:
         stream = out.add_stream("mpeg4", rate=1)
         stream.width, stream.height, stream.pix_fmt = 64, 64, "yuv420p"
@@ -310,6 +310,11 @@ def test_over_long_video_is_refused_up_front(tmp_path):
             frame.pts = pts
             out.mux(stream.encode(frame))
         out.mux(stream.encode(None))
+    return path
+
+
+def test_over_long_video_is_refused_up_front(tmp_path):
+    path = over_long_video(tmp_path / "long.mkv")
     with pytest.raises(MediaError, match="limit is 30 min"):
         probe_video(path)
 
