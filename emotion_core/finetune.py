@@ -182,8 +182,9 @@ def rehearsal_sample(fer2013: Path, n: int, seed: int) -> tuple[FaceDataset | No
     for index, emotion in enumerate(LABELS):
         folder = train / emotion
         if folder.is_dir():
-            paths += [(p, index) for p in sorted(folder.iterdir())
-                      if p.suffix.lower() in IMAGE_SUFFIXES]  # fmt: skip
+            paths += [
+                (p, index) for p in sorted(folder.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES
+            ]
     rng = np.random.default_rng(seed)
     picked = rng.permutation(len(paths))[:n]
     faces = [(read_image_grey48(paths[i][0]), paths[i][1]) for i in sorted(picked)]
@@ -225,8 +226,13 @@ def publictest(fer2013: Path, limit: int, seed: int) -> tuple[FaceDataset | None
 
 def measure(parent: Path, new: Path, holdout: FaceDataset, test: FaceDataset | None) -> dict:
     """Accuracy of the parent and of the new model on the same faces."""
-    out = {"holdout": {"faces": len(holdout), "before": accuracy(parent, holdout),
-                       "after": accuracy(new, holdout)}}  # fmt: skip
+    out = {
+        "holdout": {
+            "faces": len(holdout),
+            "before": accuracy(parent, holdout),
+            "after": accuracy(new, holdout),
+        }
+    }
     if test is not None:
         out["publictest"] = {"before": accuracy(parent, test), "after": accuracy(new, test)}
     return out
@@ -258,11 +264,27 @@ def run(args: argparse.Namespace) -> Path:
 
     t0 = time.time()
     train_argv = [
-        "--data", str(data), "--out", str(out), "--checkpoints", str(job / CHECKPOINTS),
-        "--init-from", str(keras_file), "--epochs", str(s.epochs), "--warmup-epochs", "1",
-        "--patience", str(s.epochs), "--lr", str(s.lr), "--batch-size", str(s.batch_size),
-        "--seed", str(s.seed),
-    ]  # fmt: skip
+        "--data",
+        str(data),
+        "--out",
+        str(out),
+        "--checkpoints",
+        str(job / CHECKPOINTS),
+        "--init-from",
+        str(keras_file),
+        "--epochs",
+        str(s.epochs),
+        "--warmup-epochs",
+        "1",
+        "--patience",
+        str(s.epochs),
+        "--lr",
+        str(s.lr),
+        "--batch-size",
+        str(s.batch_size),
+        "--seed",
+        str(s.seed),
+    ]
     if train.main(train_argv) != 0:
         raise RuntimeError("the training command failed (see the job's output log)")
     training_seconds = time.time() - t0
@@ -273,8 +295,12 @@ def run(args: argparse.Namespace) -> Path:
     name = args.version or new_version_name()
     section = {
         "version": name,
-        "parent": {"file": args.parent.name, "path": str(args.parent),
-                   "version": parent_version(args.parent), "sha256": file_sha256(args.parent)},
+        "parent": {
+            "file": args.parent.name,
+            "path": str(args.parent),
+            "version": parent_version(args.parent),
+            "sha256": file_sha256(args.parent),
+        },
         "compared_file": new_file.name,
         "data": {
             "saved_faces": counts,
@@ -291,7 +317,7 @@ def run(args: argparse.Namespace) -> Path:
         "publictest": {**test_info, **figures.get("publictest", {})},
         "created_at": time.strftime("%Y-%m-%d %H:%M:%S"),
         "command": args.command,
-    }  # fmt: skip
+    }
     update_card(out / MODEL_CARD_NAME, fine_tune=section)
     write_status(job, "publishing", message="Publishing the new version")
     return publish(out, name)

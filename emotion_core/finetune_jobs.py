@@ -114,11 +114,19 @@ class FinetuneJobs:
             job = self.root / job_id
             job.mkdir()
             argv = [
-                sys.executable, "-m", "emotion_core.finetune",
-                "--parent", str(Path(parent).resolve()), "--faces", str(Path(faces).resolve()),
-                "--models-dir", str(Path(models_dir).resolve()), "--job-dir", str(job.resolve()),
+                sys.executable,
+                "-m",
+                "emotion_core.finetune",
+                "--parent",
+                str(Path(parent).resolve()),
+                "--faces",
+                str(Path(faces).resolve()),
+                "--models-dir",
+                str(Path(models_dir).resolve()),
+                "--job-dir",
+                str(job.resolve()),
                 *settings.to_argv(),
-            ]  # fmt: skip
+            ]
             if fer2013 is not None:
                 argv += ["--fer2013", str(Path(fer2013).resolve())]
             (self.root / CURRENT_NAME).write_text(job_id)
@@ -133,8 +141,13 @@ class FinetuneJobs:
                     pass_fds=(fd,),  # the child holds the lock until it ends
                     env={**os.environ, "PYTHONUNBUFFERED": "1"},
                 )
-            info = {"pid": proc.pid, "started_at": time.time(), "argv": argv,
-                    "epochs": settings.epochs, "parent": str(parent)}  # fmt: skip
+            info = {
+                "pid": proc.pid,
+                "started_at": time.time(),
+                "argv": argv,
+                "epochs": settings.epochs,
+                "parent": str(parent),
+            }
             (job / JOB_NAME).write_text(json.dumps(info, indent=1))
             log.info("fine-tune %s started (pid %d)", job_id, proc.pid)
             return job_id
