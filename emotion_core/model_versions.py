@@ -88,6 +88,17 @@ def model_label(path: str | Path) -> str:
     return path.name
 
 
+def model_labels(paths: list[Path]) -> dict[str, str]:
+    """Unique sidebar names for ``paths`` (keyed by ``str(path)``): :func:`model_label`,
+    or ``folder/file`` where two files share a name (a selectbox tells its options
+    apart by their labels)."""
+    labels = [model_label(p) for p in paths]
+    return {
+        str(p): f"{Path(p).parent.name}/{Path(p).name}" if labels.count(label) > 1 else label
+        for p, label in zip(paths, labels)
+    }
+
+
 def partial_folder(models_dir: str | Path, job_id: str) -> Path:
     """Where a job writes its version until it is complete (hidden from the list)."""
     return Path(models_dir) / f"{PARTIAL_PREFIX}{job_id}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from emotion_core.model_versions import model_label
+from emotion_core.model_versions import model_labels
 from emotion_core.settings import AnalysisSettings
 from ui.resources import MODEL_KEY, model_files
 
@@ -25,7 +25,7 @@ def model_picker() -> None:
         "Model",
         options,
         key=MODEL_KEY,
-        format_func=model_label,
+        format_func=model_labels(files).get,
         help="Every session records the file and its SHA-256. A new choice applies to "
         "the next stream, photo batch or video. ft-… are your fine-tuned versions "
         "(Teach the model page); the Model page shows the chosen one's card.",
