@@ -33,6 +33,7 @@ import numpy as np
 
 from emotion_core.classifier import ASSETS_DIR, EmotionClassifier, ModelLoadError
 from emotion_core.dataset import (
+    DEFAULT_FER2013,
     IMAGE_SUFFIXES,
     DatasetError,
     FaceDataset,
@@ -41,9 +42,6 @@ from emotion_core.dataset import (
     read_image_grey48,
 )
 from emotion_core.emotions import LABELS
-from emotion_core.evaluate import DEFAULT_DATA as DEFAULT_FER2013
-from emotion_core.evaluate import file_sha256, predict_split
-from emotion_core.metrics import compute_metrics
 from emotion_core.model_card import MODEL_CARD_NAME, update_card
 from emotion_core.model_versions import new_version_name, partial_folder, publish
 from emotion_core.preprocessing import to_model_input
@@ -206,6 +204,10 @@ def write_faces(folder: Path, data: FaceDataset, prefix: str) -> None:
 
 def accuracy(model_file: Path, data: FaceDataset) -> float:
     """Plain accuracy of a model file on faces, through the app's inference path."""
+    # Here, not at import: the app's process imports this module, and these bring sklearn.
+    from emotion_core.evaluate import predict_split
+    from emotion_core.metrics import compute_metrics
+
     probs = predict_split(EmotionClassifier(model_file), to_model_input(data.images), False, 256)
     return round(compute_metrics(data.labels, probs).accuracy, 4)
 
@@ -289,6 +291,8 @@ def run(args: argparse.Namespace) -> Path:
         raise RuntimeError("the training command failed (see the job's output log)")
     training_seconds = time.time() - t0
     write_status(job, "measuring", message="Measuring before and after")
+    from emotion_core.evaluate import file_sha256
+
     new_file = out / args.parent.name if "int8" in args.parent.name else out / "emotion_cnn.tflite"
     test, test_info = publictest(args.fer2013, s.publictest_limit, s.seed)
     figures = measure(args.parent, new_file, user_holdout, test)

@@ -9,8 +9,8 @@ import pandas as pd
 import streamlit as st
 
 from emotion_core.classifier import DEFAULT_MODEL_PATH, EmotionClassifier
+from emotion_core.dataset import DEFAULT_FER2013
 from emotion_core.detection import import_mediapipe
-from emotion_core.evaluate import DEFAULT_DATA as DEFAULT_FER2013
 from emotion_core.finetune_jobs import DEFAULT_JOBS_DIR, FinetuneJobs
 from emotion_core.model_files import ModelRef, find_model_files
 from emotion_core.model_versions import DEFAULT_MODELS_DIR, version_model_files
