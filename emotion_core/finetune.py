@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import shutil
 import signal
 import sys
@@ -108,6 +109,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--job-dir", type=Path, required=True, help="work folder of this job")
     p.add_argument("--fer2013", type=Path, default=DEFAULT_FER2013, help="FER2013 root")
     p.add_argument("--version", help="version name (default ft-<local time>)")
+    p.add_argument(
+        "--niceness", type=int, default=0, help="lower this process's CPU priority by this much"
+    )
     for name, value in asdict(d).items():
         p.add_argument(f"--{name.replace('_', '-')}", type=type(value), default=value)
     args = p.parse_args(argv)
@@ -344,6 +348,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     args.job_dir.mkdir(parents=True, exist_ok=True)
+    if args.niceness > 0:
+        os.nice(args.niceness)
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         version = run(args)

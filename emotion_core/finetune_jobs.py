@@ -45,7 +45,10 @@ JOB_NAME = "job.json"
 OUTPUT_NAME = "output.log"
 CANCEL_NAME = "cancel_requested"
 CANCEL_GRACE_S = 30.0  # after SIGTERM, SIGKILL if the job has not ended
-KEEP_JOBS = 10  # older job folders (logs only, no faces) are pruned at each start
+# The job yields the CPU to the server: live streams and pages stay smooth meanwhile.
+JOB_NICENESS = 10
+KEEP_JOBS = 10
+LOCK_RETRIES = 10  # x 50 ms  # older job folders (logs only, no faces) are pruned at each start
 FINAL_PHASES = ("done", "failed", "cancelled")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent  # where ``-m emotion_core`` resolves
 
@@ -104,52 +107,20 @@ class FinetuneJobs:
         self.root.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.root / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise FinetuneBusy(self._busy_message()) from None
+            if not _try_lock(fd, LOCK_RETRIES):
+                raise FinetuneBusy(self._busy_message())
             sweep_partial(models_dir)  # no job runs: leftovers of a killed one can go
             self._prune()
             job_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
             job = self.root / job_id
             job.mkdir()
-            argv = [
-                sys.executable,
-                "-m",
-                "emotion_core.finetune",
-                "--parent",
-                str(Path(parent).resolve()),
-                "--faces",
-                str(Path(faces).resolve()),
-                "--models-dir",
-                str(Path(models_dir).resolve()),
-                "--job-dir",
-                str(job.resolve()),
-                *settings.to_argv(),
-            ]
-            if fer2013 is not None:
-                argv += ["--fer2013", str(Path(fer2013).resolve())]
             (self.root / CURRENT_NAME).write_text(job_id)
-            with (job / OUTPUT_NAME).open("wb") as output:
-                proc = subprocess.Popen(
-                    argv,
-                    cwd=PROJECT_ROOT,
-                    stdin=subprocess.DEVNULL,
-                    stdout=output,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,  # its own process group: cancel reaches it all
-                    pass_fds=(fd,),  # the child holds the lock until it ends
-                    env={**os.environ, "PYTHONUNBUFFERED": "1"},
-                )
-            info = {
-                "pid": proc.pid,
-                "started_at": time.time(),
-                "argv": argv,
-                "epochs": settings.epochs,
-                "parent": str(parent),
-            }
+            argv = _command(parent, faces, models_dir, job, settings, fer2013)
+            pid = _spawn(argv, job / OUTPUT_NAME, fd)
+            info = {"pid": pid, "started_at": time.time(), "argv": argv,
+                    "epochs": settings.epochs, "parent": str(parent)}  # fmt: skip
             (job / JOB_NAME).write_text(json.dumps(info, indent=1))
-            log.info("fine-tune %s started (pid %d)", job_id, proc.pid)
+            log.info("fine-tune %s started (pid %d)", job_id, pid)
             return job_id
         finally:
             os.close(fd)  # the lock stays with the child's copy of the file
@@ -263,6 +234,55 @@ class FinetuneJobs:
     def _prune(self) -> None:
         for job_id in self._job_ids()[:-KEEP_JOBS]:
             shutil.rmtree(self.root / job_id, ignore_errors=True)
+
+
+def _command(
+    parent: Path,
+    faces: Path,
+    models_dir: Path,
+    job: Path,
+    settings: FinetuneSettings,
+    fer2013: Path | None,
+) -> list[str]:
+    """The fine-tune command line for a job (absolute paths: it runs from the project)."""
+    paths = {"--parent": parent, "--faces": faces, "--models-dir": models_dir, "--job-dir": job}
+    if fer2013 is not None:
+        paths["--fer2013"] = fer2013
+    return [
+        sys.executable, "-m", "emotion_core.finetune",
+        *(arg for flag, path in paths.items() for arg in (flag, str(Path(path).resolve()))),
+        "--niceness", str(JOB_NICENESS), *settings.to_argv(),
+    ]  # fmt: skip
+
+
+def _spawn(argv: list[str], output: Path, lock_fd: int) -> int:
+    """Start the job detached from the server's threads; returns its pid (which is also
+    its process group id). The child inherits ``lock_fd`` and so holds the lock."""
+    with output.open("wb") as out:
+        proc = subprocess.Popen(
+            argv,
+            cwd=PROJECT_ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: cancel reaches it all
+            pass_fds=(lock_fd,),
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+    return proc.pid
+
+
+def _try_lock(fd: int, attempts: int) -> bool:
+    """Take the exclusive lock, retrying briefly: :meth:`FinetuneJobs.running` holds it
+    for an instant when it checks, which must not read as a running job."""
+    for attempt in range(attempts):
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if attempt + 1 < attempts:
+                time.sleep(0.05)
+    return False
 
 
 def _read_json(path: Path) -> dict[str, Any]:

@@ -4,6 +4,7 @@ complete card, listed and selectable; cancel; one job at a time; bad input."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import time
 from pathlib import Path
@@ -147,6 +148,9 @@ def test_cancelling_leaves_no_version_and_a_second_job_is_told_to_wait(tmp_path)
             time.sleep(0.5)  # cancel mid-training, once the first epoch is logged
         status = jobs.status(job_id)
         assert status.running and status.phase == "training", jobs.output_tail(job_id, 40)
+        pid = json.loads((jobs.root / job_id / "job.json").read_text())["pid"]
+        ours = os.getpriority(os.PRIO_PROCESS, 0)
+        assert os.getpriority(os.PRIO_PROCESS, pid) >= min(ours + 1, 19)  # yields the CPU
         assert jobs.cancel(job_id)
         status = jobs.wait(job_id, 120)
     finally:
