@@ -248,50 +248,67 @@ def _on_sigterm(signum, frame) -> None:
     raise Cancelled()
 
 
+@dataclass(frozen=True)
+class JobData:
+    """The faces of one fine-tune, as split and mixed for training."""
+
+    counts: dict[str, int]  # saved faces per emotion
+    user_train: FaceDataset
+    user_holdout: FaceDataset
+    rehearsal: FaceDataset | None
+    rehearsal_note: str
+
+    def section(self) -> dict[str, Any]:
+        """The card's description of the data (counts only, never faces)."""
+        return {
+            "saved_faces": self.counts,
+            "user_train_faces": len(self.user_train),
+            "user_holdout_faces": len(self.user_holdout),
+            "user_train_per_emotion": dict(zip(LABELS, self.user_train.class_counts().tolist())),
+            "rehearsal_faces": 0 if self.rehearsal is None else len(self.rehearsal),
+            "rehearsal": self.rehearsal_note,
+        }
+
+
+def prepare_data(args: argparse.Namespace, folder: Path, counts: dict[str, int]) -> JobData:
+    """Split the saved faces, sample the rehearsal faces and write them in the layout the
+    training command reads: ``folder/train/`` (user + rehearsal), ``folder/test/``
+    (the held-out user faces, which validate)."""
+    s: FinetuneSettings = args.settings
+    user_train, user_holdout = load_folder(args.faces).split(s.holdout_fraction, s.seed)
+    rehearsal, note = rehearsal_sample(args.fer2013, s.rehearsal_faces, s.seed)
+    write_faces(folder / "train", user_train, "user-")
+    if rehearsal is not None:
+        write_faces(folder / "train", rehearsal, "fer2013-")
+    write_faces(folder / "test", user_holdout, "user-")
+    return JobData(counts, user_train, user_holdout, rehearsal, note)
+
+
+def train_argv(data: Path, out: Path, checkpoints: Path, init_from: Path, s: FinetuneSettings):
+    """The training command's arguments for a fine-tune: one warm-up epoch, no early stop."""
+    flags = {
+        "--data": data, "--out": out, "--checkpoints": checkpoints, "--init-from": init_from,
+        "--epochs": s.epochs, "--warmup-epochs": 1, "--patience": s.epochs, "--lr": s.lr,
+        "--batch-size": s.batch_size, "--seed": s.seed,
+    }  # fmt: skip
+    return [arg for flag, value in flags.items() for arg in (flag, str(value))]
+
+
 def run(args: argparse.Namespace) -> Path:
     """Every step of the fine-tune; returns the published version's folder."""
     s: FinetuneSettings = args.settings
     job, started = args.job_dir, time.time()
-    job.mkdir(parents=True, exist_ok=True)
     write_status(job, "checking", message="Checking the saved faces")
     counts = check_faces(args.faces, s.min_per_emotion)
     keras_file = parent_keras(args.parent)
     write_status(job, "preparing", message="Preparing the training data")
-    user_train, user_holdout = load_folder(args.faces).split(s.holdout_fraction, s.seed)
-    rehearsal, rehearsal_note = rehearsal_sample(args.fer2013, s.rehearsal_faces, s.seed)
-    data = job / "data"
-    write_faces(data / "train", user_train, "user-")
-    if rehearsal is not None:
-        write_faces(data / "train", rehearsal, "fer2013-")
-    write_faces(data / "test", user_holdout, "user-")
+    data = prepare_data(args, job / "data", counts)
     out = partial_folder(args.models_dir, job.name)
     write_status(job, "training", message="Training", epochs=s.epochs)
     from emotion_core import train
 
     t0 = time.time()
-    train_argv = [
-        "--data",
-        str(data),
-        "--out",
-        str(out),
-        "--checkpoints",
-        str(job / CHECKPOINTS),
-        "--init-from",
-        str(keras_file),
-        "--epochs",
-        str(s.epochs),
-        "--warmup-epochs",
-        "1",
-        "--patience",
-        str(s.epochs),
-        "--lr",
-        str(s.lr),
-        "--batch-size",
-        str(s.batch_size),
-        "--seed",
-        str(s.seed),
-    ]
-    if train.main(train_argv) != 0:
+    if train.main(train_argv(job / "data", out, job / CHECKPOINTS, keras_file, s)) != 0:
         raise RuntimeError("the training command failed (see the job's output log)")
     training_seconds = time.time() - t0
     write_status(job, "measuring", message="Measuring before and after")
@@ -299,25 +316,19 @@ def run(args: argparse.Namespace) -> Path:
 
     new_file = out / args.parent.name if "int8" in args.parent.name else out / "emotion_cnn.tflite"
     test, test_info = publictest(args.fer2013, s.publictest_limit, s.seed)
-    figures = measure(args.parent, new_file, user_holdout, test)
+    figures = measure(args.parent, new_file, data.user_holdout, test)
     name = args.version or new_version_name()
+    parent = {
+        "file": args.parent.name,
+        "path": str(args.parent),
+        "version": parent_version(args.parent),
+        "sha256": file_sha256(args.parent),
+    }
     section = {
         "version": name,
-        "parent": {
-            "file": args.parent.name,
-            "path": str(args.parent),
-            "version": parent_version(args.parent),
-            "sha256": file_sha256(args.parent),
-        },
+        "parent": parent,
         "compared_file": new_file.name,
-        "data": {
-            "saved_faces": counts,
-            "user_train_faces": len(user_train),
-            "user_holdout_faces": len(user_holdout),
-            "user_train_per_emotion": dict(zip(LABELS, user_train.class_counts().tolist())),
-            "rehearsal_faces": 0 if rehearsal is None else len(rehearsal),
-            "rehearsal": rehearsal_note,
-        },
+        "data": data.section(),
         "settings": asdict(s),
         "training_seconds": round(training_seconds, 1),
         "total_seconds": round(time.time() - started, 1),

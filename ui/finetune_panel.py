@@ -155,17 +155,30 @@ def show_job(jobs: FinetuneJobs, job: JobStatus) -> None:
 
 
 @st.fragment(run_every=2.0)
+def running_job(job_id: str) -> None:
+    """Re-read the running job from disk every 2 s; when it ends, rerun the whole page
+    (its result, the Start panel and the versions list change)."""
+    jobs = finetune_jobs()
+    job = jobs.status(job_id)
+    if not job.running:
+        st.rerun()
+    show_job(jobs, job)
+
+
 def job_panel(parent: Path, counts: dict[str, int]) -> None:
-    """Re-read from disk every 2 s: the running job (any session's), else Start."""
+    """The running job (any session's: it is found on disk), else the last job's result
+    and Start. Only a running job refreshes itself."""
     jobs = finetune_jobs()
     message = st.session_state.pop(MESSAGE_KEY, None)
     if message:
         getattr(st, message[0])(message[1])
     job = jobs.latest()
+    if job is not None and job.running:
+        running_job(job.job_id)
+        return
     if job is not None:
         show_job(jobs, job)
-    if job is None or not job.running:
-        start_panel(parent, counts)
+    start_panel(parent, counts)
 
 
 def versions_panel() -> None:
