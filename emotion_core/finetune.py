@@ -386,4 +386,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    code = main()
+    # Everything is written and closed by now. Skip the interpreter's teardown: with
+    # TensorFlow loaded it took minutes on a busy CPU after a cancel (tf.data threads),
+    # and the job holds the fine-tune lock until the process is gone.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

@@ -85,8 +85,9 @@ class FinetuneJobs:
     """The fine-tune jobs of one jobs folder. Safe to use from any thread or process:
     all state is in the folder, and starting is serialised by the lock."""
 
-    def __init__(self, jobs_dir: str | Path) -> None:
+    def __init__(self, jobs_dir: str | Path, niceness: int = JOB_NICENESS) -> None:
         self.root = Path(jobs_dir)
+        self.niceness = niceness  # added to the server's own, for the jobs it starts
 
     # -- starting ----------------------------------------------------------------------
     def start(
@@ -115,7 +116,7 @@ class FinetuneJobs:
             job = self.root / job_id
             job.mkdir()
             (self.root / CURRENT_NAME).write_text(job_id)
-            argv = _command(parent, faces, models_dir, job, settings, fer2013)
+            argv = _command(parent, faces, models_dir, job, settings, fer2013, self.niceness)
             pid = _spawn(argv, job / OUTPUT_NAME, fd)
             info = {"pid": pid, "started_at": time.time(), "argv": argv,
                     "epochs": settings.epochs, "parent": str(parent)}  # fmt: skip
@@ -243,6 +244,7 @@ def _command(
     job: Path,
     settings: FinetuneSettings,
     fer2013: Path | None,
+    niceness: int,
 ) -> list[str]:
     """The fine-tune command line for a job (absolute paths: it runs from the project)."""
     paths = {"--parent": parent, "--faces": faces, "--models-dir": models_dir, "--job-dir": job}
@@ -251,7 +253,7 @@ def _command(
     return [
         sys.executable, "-m", "emotion_core.finetune",
         *(arg for flag, path in paths.items() for arg in (flag, str(Path(path).resolve()))),
-        "--niceness", str(JOB_NICENESS), *settings.to_argv(),
+        "--niceness", str(niceness), *settings.to_argv(),
     ]  # fmt: skip
 
 
