@@ -133,3 +133,23 @@ def test_a_fine_tune_started_on_the_page_is_found_after_a_refresh_and_cancelled(
     finally:
         jobs.cancel(job.job_id)
     assert list_versions(folders["models"]) == []
+
+
+def test_the_page_lists_each_version_with_its_figures_and_deletes_it(folders):
+    from test_model_page import fine_tune_section
+
+    from emotion_core.classifier import DEFAULT_MODEL_PATH
+    from emotion_core.model_card import MODEL_CARD_NAME, update_card
+
+    version = folders["models"] / "ft-20261129-120000"
+    version.mkdir(parents=True)
+    (version / "emotion_cnn_int8.tflite").write_bytes(DEFAULT_MODEL_PATH.read_bytes())
+    update_card(version / MODEL_CARD_NAME, fine_tune=fine_tune_section(0.6, 0.61))
+    at = training_page().run()
+    assert not at.exception
+    [expander] = [e for e in at.expander if e.label.startswith("ft-20261129-120000")]
+    table = expander.dataframe[0].value
+    assert table["after (this version)"].tolist() == [0.8, 0.61]
+    expander.button[0].click().run()
+    assert not at.exception and not version.exists()
+    assert list_versions(folders["models"]) == []
