@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 import cv2
@@ -120,8 +121,11 @@ def test_a_fine_tune_started_on_the_page_is_found_after_a_refresh_and_cancelled(
     try:
         assert job is not None and job.running
         pid = json.loads((folders["jobs"] / job.job_id / "job.json").read_text())["pid"]
-        ours = os.getpriority(os.PRIO_PROCESS, 0)
-        assert os.getpriority(os.PRIO_PROCESS, pid) >= min(ours + 1, 19)  # yields the CPU
+        wanted = min(os.getpriority(os.PRIO_PROCESS, 0) + 1, 19)
+        deadline = time.time() + 60  # the job lowers its priority once Python has started
+        while os.getpriority(os.PRIO_PROCESS, pid) < wanted and time.time() < deadline:
+            time.sleep(0.2)
+        assert os.getpriority(os.PRIO_PROCESS, pid) >= wanted  # it yields the CPU
         refreshed = training_page().run()  # a new browser session: the job is found on disk
         assert not refreshed.exception
         assert not [b for b in refreshed.button if b.key == "ft_start"]  # no second start
