@@ -219,7 +219,12 @@ if evaluation:
     show_evaluation(evaluation)
 else:
     st.info(
-        "This model has not been evaluated yet. Run the evaluation to fill in the "
+        (
+            "The fine-tune measured the accuracies above; for the per-emotion figures, "
+            "confusion matrix and latency of this version, run the full evaluation:"
+        )
+        if card.get("fine_tune")
+        else "This model has not been evaluated yet. Run the evaluation to fill in the "
         "accuracy, confusion matrix and calibration:"
     )
     st.code(EVALUATE_COMMAND.format(model=model_file, folder=folder), language="bash")

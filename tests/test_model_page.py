@@ -254,3 +254,4 @@ def test_the_model_page_warns_when_publictest_dropped_by_more_than_2_points(
     assert table["after (this version)"].tolist() == [0.8, after]
     assert table["change (points)"].tolist() == [50.0, round(100 * (after - 0.6), 1)]
     assert any("PublicTest accuracy dropped by 2.5 points" in w.value for w in at.warning) == warned
+    assert any("The fine-tune measured the accuracies above" in i.value for i in at.info)
