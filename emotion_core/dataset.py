@@ -22,6 +22,8 @@ from emotion_core.preprocessing import face_to_grey48
 log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif", ".pgm"}
+# Where FER2013 is shared between the projects on this machine (Kaggle folder layout).
+DEFAULT_FER2013 = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets" / "fer2013"
 # The CSV's Usage column names for the folder layout's split names.
 CSV_USAGE = {"train": "Training", "test": "PublicTest", "private": "PrivateTest"}
 

@@ -29,7 +29,7 @@ from tqdm import tqdm
 
 from emotion_core.baseline_model import load_classifier
 from emotion_core.classifier import DEFAULT_MODEL_PATH, EmotionClassifier, ModelLoadError
-from emotion_core.dataset import CSV_USAGE, DatasetError, load_split
+from emotion_core.dataset import CSV_USAGE, DEFAULT_FER2013, DatasetError, load_split
 from emotion_core.emotions import LABELS
 from emotion_core.metrics import EvaluationMetrics, compute_metrics
 from emotion_core.model_card import MODEL_CARD_NAME, load_card, update_card
@@ -37,7 +37,7 @@ from emotion_core.preprocessing import to_model_input
 
 log = logging.getLogger(__name__)
 
-DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets" / "fer2013"
+DEFAULT_DATA = DEFAULT_FER2013
 CONFUSION_NAME = "confusion_matrix"
 MODES = ("plain", "tta")
 

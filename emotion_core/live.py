@@ -3,7 +3,8 @@
 The video thread calls :meth:`LiveSession.process` for each frame; the page calls
 :meth:`update_settings`, :meth:`set_recording`, :meth:`pause` / :meth:`resume` and
 :meth:`mark` and reads :meth:`snapshot` copies, :meth:`timeline` tables and, on an
-explicit click only, :meth:`snapshot_png`. Each stream (START..STOP) gets its own
+explicit click only, :meth:`snapshot_png` or :meth:`face_crop` (a face to save for
+training). Each stream (START..STOP) gets its own
 pipeline (detector, tracker, smoother) and, while recording is on, its own session;
 the classifier and store are shared by the whole server process.
 
@@ -30,7 +31,7 @@ from emotion_core.model_files import ModelRef, model_columns
 from emotion_core.overlay import draw_banner
 from emotion_core.pipeline import FramePipeline
 from emotion_core.recording import SessionRecorder
-from emotion_core.results import FrameResult
+from emotion_core.results import FaceResult, FrameResult
 from emotion_core.settings import AnalysisSettings
 from emotion_core.store import SessionStore, clean_note
 
@@ -80,6 +81,7 @@ class LiveSession:
         self._paused_since = self._off_since = 0.0  # stream seconds
         self._markers = 0
         self._last_frame: np.ndarray | None = None
+        self._last_faces: tuple[FaceResult, ...] = ()  # of the last analysed frame
         self._timeline = LiveTimeline()
         self.errors = 0
 
@@ -123,6 +125,7 @@ class LiveSession:
                 return False
             self._paused, self._paused_since = True, self._last_t
             self._snapshot = replace(self._snapshot, paused=True, faces=())
+            self._last_faces = ()
             return True
 
     def resume(self) -> bool:
@@ -169,6 +172,15 @@ class LiveSession:
         ok, png = cv2.imencode(".png", frame)
         return png.tobytes() if ok else None
 
+    def face_crop(self, face_id: int) -> np.ndarray | None:
+        """A copy of face ``face_id``'s 48x48 grey crop from the last analysed frame,
+        exactly as the classifier received it; None if that face is not in view (or
+        nothing is streaming). Call it only on the user's explicit request."""
+        for face in self._last_faces:  # one reference read: the video thread swaps it
+            if face.face_id == face_id and face.face48 is not None:
+                return face.face48.copy()
+        return None
+
     # -- video thread ------------------------------------------------------------------
     def process(self, image_bgr: np.ndarray, stream_time: float | None) -> np.ndarray:
         """Analyse and annotate one frame (video thread). Never raises: an error is
@@ -196,6 +208,7 @@ class LiveSession:
                     if recorder is not None:
                         recorder.record(result, now, t - self._t0_session)
                     self._timeline.add(t - self._t0_stream, result)
+                    self._last_faces = result.faces
                     self._counts.update(f.label for f in result.faces)
                     self._publish(recorder, result, pipeline.settings.analyse_every_n)
             self._last_frame = annotated
@@ -217,6 +230,7 @@ class LiveSession:
                 gaps.append((*self._gap(self._off_since), "not recorded"))
             self._recorder = self._pipeline = None
             self._paused, self._last_wall, self._last_frame = False, 0.0, None
+            self._last_faces = ()
         for gap in gaps:
             self._store.add_gap(*gap)
         if recorder is not None:

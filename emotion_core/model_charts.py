@@ -270,3 +270,27 @@ def accuracy_vs_latency(table: pd.DataFrame) -> go.Figure:
         legend={"orientation": "h", "y": -0.2},
     )
     return fig
+
+
+def finetune_table(section: dict[str, Any]) -> pd.DataFrame:
+    """A fine-tuned version's before/after accuracy (its card's ``fine_tune`` section):
+    one row for the user's held-out faces, one for FER2013 PublicTest (empty figures
+    when PublicTest was not measured)."""
+    parent = section["parent"]["version"]
+    holdout, test = section.get("holdout", {}), section.get("publictest", {})
+    rows = [("your held-out faces", holdout), ("FER2013 PublicTest", test)]
+
+    def change(part: dict[str, Any]) -> float | None:
+        if part.get("before") is None or part.get("after") is None:
+            return None
+        return round(100.0 * (part["after"] - part["before"]), 1)
+
+    return pd.DataFrame(
+        {
+            "faces": [part.get("faces") for _, part in rows],
+            "measured on": [name for name, _ in rows],
+            f"before ({parent})": [part.get("before") for _, part in rows],
+            "after (this version)": [part.get("after") for _, part in rows],
+            "change (points)": [change(part) for _, part in rows],
+        }
+    )

@@ -18,8 +18,9 @@ from emotion_core.overlay import draw_overlay
 from emotion_core.preprocessing import (
     crop_face,
     enhance_low_light,
-    preprocess_faces,
+    face_to_grey48,
     to_bgr,
+    to_model_input,
 )
 from emotion_core.results import FaceResult, FrameResult, StageTimings
 from emotion_core.settings import AnalysisSettings
@@ -81,21 +82,20 @@ class FramePipeline:
         t0 = time.perf_counter()
         boxes = self._detector_for(s).detect(frame_bgr, s.max_faces)
         t1 = time.perf_counter()
+        crops = [face_to_grey48(crop_face(frame_bgr, b.as_tuple(), b.eyes)) for b in boxes]
         raw = (
-            self.classifier.predict(
-                preprocess_faces([crop_face(frame_bgr, b.as_tuple(), b.eyes) for b in boxes])
-            )
-            if boxes
+            self.classifier.predict(to_model_input(np.stack(crops)))
+            if crops
             else np.zeros((0, len(LABELS)), np.float32)
         )
         t2 = time.perf_counter()
         ids, dropped = self.tracker.update(boxes)
         self.smoother.forget(dropped)
         faces = []
-        for face_id, box, probs in zip(ids, boxes, raw):
+        for face_id, box, probs, face48 in zip(ids, boxes, raw, crops):
             smoothed = self.smoother.update(face_id, probs, s.smoothing)
             label, confidence = label_for(smoothed, s.uncertain_threshold)
-            faces.append(FaceResult(face_id, box, probs, smoothed, label, confidence))
+            faces.append(FaceResult(face_id, box, probs, smoothed, label, confidence, face48))
         t3 = time.perf_counter()
         h, w = frame_bgr.shape[:2]
         return FrameResult(

@@ -19,6 +19,9 @@ class FaceResult:
     smoothed: np.ndarray
     label: str  # an Emotion value, or "uncertain"
     confidence: float  # the top smoothed probability
+    # The 48x48 uint8 grey crop exactly as the classifier received it (before scaling to
+    # 0..1): what a user may save as a training face. In memory only, never recorded.
+    face48: np.ndarray | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)

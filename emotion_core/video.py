@@ -191,9 +191,7 @@ class _Job:
         self.t_video = t
         keep = self.sampler.keep(index, t)
         if keep or self.out_path is not None:
-            # Phone videos store portrait frames sideways with a rotation for display.
-            image = np.rot90(frame.to_ndarray(format="bgr24"), round(frame.rotation / 90))
-            image = self.pipeline.prepare(image)
+            image = self.pipeline.prepare(_upright_bgr(frame))
             if keep:
                 self.last = self.pipeline.analyse(image, index, t)
                 self.analysed += 1
@@ -220,6 +218,35 @@ class _Job:
         self.next_report = elapsed + PROGRESS_INTERVAL_S
         sid = self.recorder.session_id if self.recorder else None
         self.on_progress(Progress(sid, self.analysed, self.t_video, self.info.duration_s, elapsed))
+
+
+def _upright_bgr(frame: av.VideoFrame) -> np.ndarray:
+    """The frame as BGR, turned upright: phone videos store portrait frames sideways
+    with a rotation for display."""
+    return np.rot90(frame.to_ndarray(format="bgr24"), round(frame.rotation / 90))
+
+
+def read_frame_at(path: Path, seconds: float) -> np.ndarray:
+    """The upright BGR frame shown at ``seconds`` into the video (the first frame at or
+    after that time, the last one if the video is shorter), e.g. to pick a face from.
+    Decodes from the start: simple, and the duration is capped. Raises MediaError."""
+    container, info = _open_video(Path(path))
+    try:
+        last, start = None, None
+        for index, frame in enumerate(container.decode(video=0)):
+            t = frame.time if frame.time is not None else index / info.fps
+            start = t if start is None else start
+            last = frame
+            if t - start >= seconds - 1e-6:
+                break
+    except av.FFmpegError as exc:
+        if last is None:
+            raise MediaError(f"Decoding failed ({exc.strerror or exc}).") from None
+    finally:
+        container.close()
+    if last is None:
+        raise MediaError("No frame could be decoded.")
+    return np.ascontiguousarray(_upright_bgr(last))
 
 
 def _decode_all(job: _Job, container: InputContainer, cancel: threading.Event | None) -> str | None:

@@ -21,6 +21,7 @@ from ui.resources import (
 )
 from ui.routing import route_through_app
 from ui.sidebar import settings_sidebar
+from ui.training_capture import live_face_saver
 
 route_through_app()  # a direct link on a fresh server: see ui/routing.py
 st.title("Live emotion analysis")
@@ -64,7 +65,8 @@ ctx = webrtc_streamer(
 snapshot_button(live, ctx.state.playing)
 st.caption(
     "Press START and allow the camera. Frames are analysed on this server and never "
-    "stored; while recording, only the numbers are kept for Session analytics."
+    "stored; while recording, only the numbers are kept for Session analytics. A face "
+    "is kept for training only when you click *Save this face* (its 48x48 grey crop)."
 )
 
 
@@ -75,6 +77,8 @@ def live_panel() -> None:
         st.session_state[LAST_SESSION_KEY] = snap.session_id
     recording_status(snap, record_on)
     live_controls(live, snap)
+    if snap.streaming:
+        live_face_saver(live, snap)
     render_live_panel(snap, live.timeline() if snap.streaming else None)
 
 

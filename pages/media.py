@@ -21,10 +21,17 @@ from emotion_core.media import (
 )
 from emotion_core.settings import AnalysisSettings
 from emotion_core.store import RAW_COLUMNS
-from emotion_core.video import MAX_DURATION_S, VIDEO_EXTENSIONS, FrameSampler, analyse_video
+from emotion_core.video import (
+    MAX_DURATION_S,
+    VIDEO_EXTENSIONS,
+    FrameSampler,
+    analyse_video,
+    read_frame_at,
+)
 from ui.resources import LAST_SESSION_KEY, get_classifier, get_model_ref, get_store, selected_model
 from ui.routing import route_through_app
 from ui.sidebar import settings_sidebar
+from ui.training_capture import face_saver, privacy_notice
 
 JOB_KEY = "media_video_job"  # set while a video runs: survives the rerun that cancels it
 RESULT_KEY = "media_video_result"
@@ -54,6 +61,40 @@ def analyse_photo(
         return str(exc)
 
 
+@st.cache_data(max_entries=16, show_spinner="Reading the frame…")
+def analyse_video_frame(
+    name: str, data: bytes, seconds: float, settings: AnalysisSettings, model_file: str
+) -> PhotoResult | str:
+    """One frame of an uploaded video, analysed like a photo (to pick a face from)."""
+    workdir = Path(tempfile.mkdtemp(prefix="emotion_frame_"))
+    path = workdir / Path(name).name
+    try:
+        path.write_bytes(data)
+        frame = read_frame_at(path, seconds)
+        with PhotoAnalyser(get_classifier(model_file), settings) as analyser:
+            return analyser.analyse(f"{name} at {seconds:.1f} s", frame)
+    except MediaError as exc:
+        return str(exc)
+    finally:
+        path.unlink(missing_ok=True)
+        workdir.rmdir()
+
+
+def video_face_saver(upload) -> None:
+    """Pick a moment of the uploaded video, then one of its faces to save for training."""
+    with st.expander("Save a face from this video for training", icon=":material/school:"):
+        st.caption(privacy_notice())
+        seconds = st.number_input(
+            "At second", 0.0, float(MAX_DURATION_S), 0.0, 0.5, key="video_train_t"
+        )
+        photo = analyse_video_frame(upload.name, upload.getvalue(), seconds, settings, model_file)
+        if isinstance(photo, str):
+            st.error(f"{upload.name}: {photo}")
+            return
+        st.image(photo.annotated_bgr[:, :, ::-1], caption=photo.name, width=360)
+        face_saver(photo.result.faces, key=f"video_train_{upload.name}")
+
+
 def show_saved(session_id: int, what: str) -> None:
     st.session_state[LAST_SESSION_KEY] = session_id
     st.success(f"{what} saved as session #{session_id}.")
@@ -79,6 +120,9 @@ def show_photo(photo: PhotoResult, index: int) -> None:
         key=f"png_{index}_{photo.name}",
         on_click="ignore",
     )
+    if photo.result.faces:
+        with st.expander("Save a face for training", icon=":material/school:"):
+            face_saver(photo.result.faces, key=f"train_{index}_{photo.name}")
 
 
 def photos_tab() -> None:
@@ -96,6 +140,7 @@ def photos_tab() -> None:
     if not photos:
         st.caption("Upload JPEG, PNG, WebP, BMP, TIFF or GIF photos; nothing is stored.")
         return
+    st.caption(privacy_notice())
     rows = [r for p in photos for r in report_rows(p.name, p.result, 0.0)]
     left, right = st.columns(2)
     left.download_button("Faces as CSV", report_csv(rows), "faces.csv", on_click="ignore")
@@ -151,6 +196,8 @@ def video_tab() -> None:
     st.caption(f"MP4, WebM, MOV, AVI or MKV up to {MAX_DURATION_S // 60} minutes.")
     rate = st.radio("Analyse", list(RATES), index=2, horizontal=True, key="video_rate")
     annotate = st.checkbox("Also make an annotated copy of the video", key="video_annotate")
+    if upload is not None:
+        video_face_saver(upload)
     if upload is not None and st.button("Analyse video", type="primary"):
         st.session_state.pop(RESULT_KEY, None)
         run_video(upload, RATES[rate], annotate)

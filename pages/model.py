@@ -1,7 +1,9 @@
-"""Model page: what the shipped CNN measured on held-out FER2013, and how it was trained.
+"""Model page: what the chosen CNN measured on held-out FER2013, and how it was trained.
 
-Reads ``model_card.json`` and ``training_log.csv`` beside the configured model file
-(``EMOTION_MODEL_PATH``); the numbers are written by ``python -m emotion_core.evaluate``.
+Reads ``model_card.json`` and ``training_log.csv`` beside the model chosen in the
+sidebar (default ``EMOTION_MODEL_PATH``); the numbers are written by ``python -m
+emotion_core.evaluate``, and for a fine-tuned version by ``python -m
+emotion_core.finetune`` (its before/after comparison).
 """
 
 from __future__ import annotations
@@ -11,8 +13,15 @@ import streamlit as st
 
 from emotion_core import model_charts
 from emotion_core.model_card import MODEL_CARD_NAME, load_card
-from ui.resources import model_path
+from emotion_core.model_versions import (
+    PUBLICTEST_WARN_POINTS,
+    model_label,
+    publictest_change,
+    publictest_dropped,
+)
+from ui.resources import selected_model
 from ui.routing import route_through_app
+from ui.sidebar import model_picker
 
 EVALUATE_COMMAND = (
     ".venv/bin/python -m emotion_core.evaluate --model {model} "
@@ -143,6 +152,41 @@ def show_baselines(card: dict, folder) -> None:
     st.plotly_chart(model_charts.confusion_heatmap(models[name]["plain"], f"{name} (row share)"))
 
 
+def show_fine_tune(section: dict) -> None:
+    """A fine-tuned version: its parent, data and accuracy before and after."""
+    st.subheader("Fine-tuned version")
+    parent, data = section["parent"], section["data"]
+    st.markdown(
+        f"**{section['version']}**, fine-tuned from {parent['version']} "
+        f"(`{parent['file']}`) on {data['user_train_faces']} of your faces "
+        f"({data['user_holdout_faces']} more held out) and {data['rehearsal_faces']:,} "
+        f"FER2013 rehearsal faces ({data['rehearsal']}); training took "
+        f"{section['training_seconds']:.0f} s, made {section['created_at']}."
+    )
+    change = publictest_change(section)
+    if publictest_dropped(section):
+        st.warning(
+            f"PublicTest accuracy dropped by {-change:.1f} points (more than "
+            f"{PUBLICTEST_WARN_POINTS:.0f}): this version forgot part of what FER2013 "
+            "taught. Use more rehearsal faces or fewer epochs, or keep the parent."
+        )
+    st.dataframe(
+        model_charts.finetune_table(section),
+        hide_index=True,
+        column_config={
+            c: st.column_config.NumberColumn(format="percent")
+            for c in model_charts.finetune_table(section).columns
+            if c.startswith(("before", "after"))
+        },
+    )
+    test = section.get("publictest", {})
+    st.caption(
+        f"Compared file: `{section['compared_file']}` against the parent's. PublicTest: "
+        + (test.get("note", "") if test else "not measured")
+        + ". Held-out faces: saved faces the fine-tune never trained on."
+    )
+
+
 def show_training(card: dict, folder) -> None:
     st.subheader("Training")
     training = card.get("training")
@@ -161,18 +205,26 @@ def show_training(card: dict, folder) -> None:
 
 
 route_through_app()  # a direct link on a fresh server: see ui/routing.py
-model_file = model_path()
+model_picker()
+model_file = selected_model()
 folder = model_file.parent
 card = load_card(folder / MODEL_CARD_NAME)
 
 st.title("Model")
-st.caption(f"`{model_file}` · card `{folder / MODEL_CARD_NAME}`")
+st.caption(f"{model_label(model_file)} · `{model_file}` · card `{folder / MODEL_CARD_NAME}`")
+if card.get("fine_tune"):
+    show_fine_tune(card["fine_tune"])
 evaluation = card.get("evaluation")
 if evaluation:
     show_evaluation(evaluation)
 else:
     st.info(
-        "This model has not been evaluated yet. Run the evaluation to fill in the "
+        (
+            "The fine-tune measured the accuracies above; for the per-emotion figures, "
+            "confusion matrix and latency of this version, run the full evaluation:"
+        )
+        if card.get("fine_tune")
+        else "This model has not been evaluated yet. Run the evaluation to fill in the "
         "accuracy, confusion matrix and calibration:"
     )
     st.code(EVALUATE_COMMAND.format(model=model_file, folder=folder), language="bash")

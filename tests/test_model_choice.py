@@ -44,9 +44,10 @@ def picker_app() -> None:
     st.session_state["classifier_path"] = str(get_classifier().path)
 
 
-def test_the_picker_offers_exactly_the_model_files_in_assets(monkeypatch):
-    """assets/ may hold one model (no picker) or several (e.g. the int8 variant)."""
-    monkeypatch.delenv("EMOTION_MODELS_DIR", raising=False)
+def test_the_picker_offers_exactly_the_model_files_in_assets(monkeypatch, tmp_path):
+    """assets/ may hold one model (no picker) or several (e.g. the int8 variant); an
+    empty models folder (no fine-tuned versions) adds none."""
+    monkeypatch.setenv("EMOTION_MODELS_DIR", str(tmp_path))
     in_assets = [p.name for p in find_model_files(DEFAULT_MODEL_PATH.parent)]
     at = AppTest.from_function(picker_app, default_timeout=TIMEOUT).run()
     assert not at.exception

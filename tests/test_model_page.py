@@ -204,7 +204,7 @@ def test_page_without_baselines_says_plainly_how_to_measure_them(model_dir):
     assert not at.exception
     note = next(i.value for i in at.info if "No classical baselines" in i.value)
     assert "python -m emotion_core.baselines" in note and str(model_dir) in note
-    assert not at.get("selectbox")
+    assert not at.main.selectbox  # no baseline picker (the sidebar has the model picker)
 
 
 def test_baselines_summary_names_the_best_classical_model():
@@ -220,3 +220,38 @@ def test_baselines_summary_names_the_best_classical_model():
     text = model_charts.baselines_summary(table)
     assert "(strong, 40.0%" in text and "at 1.0 ms a face against 2.0 ms" in text
     assert len(model_charts.accuracy_vs_latency(table).data[0].x) == 2  # weak has no timing
+
+
+def fine_tune_section(before: float, after: float) -> dict:
+    """A card's fine_tune section as ``python -m emotion_core.finetune`` writes it."""
+    return {
+        "version": "ft-20261129-120000",
+        "parent": {"file": "emotion_cnn_int8.tflite", "path": "assets/emotion_cnn_int8.tflite",
+                   "version": "shipped", "sha256": "0" * 16},
+        "compared_file": "emotion_cnn_int8.tflite",
+        "data": {"user_train_faces": 40, "user_holdout_faces": 10, "rehearsal_faces": 2000,
+                 "rehearsal": "2000 random faces of fer2013/train"},
+        "training_seconds": 95.0,
+        "holdout": {"faces": 10, "before": 0.3, "after": 0.8},
+        "publictest": {"measured": True, "faces": 3589, "of": 3589, "note": "all faces",
+                       "before": before, "after": after},
+        "created_at": "2026-11-29 12:00:00",
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(("after", "warned"), [(0.575, True), (0.585, False)])
+def test_the_model_page_warns_when_publictest_dropped_by_more_than_2_points(
+    tmp_path, monkeypatch, after, warned
+):
+    version = tmp_path / "ft-20261129-120000"
+    version.mkdir()
+    update_card(version / MODEL_CARD_NAME, fine_tune=fine_tune_section(0.6, after))
+    monkeypatch.setenv("EMOTION_MODEL_PATH", str(version / "emotion_cnn_int8.tflite"))
+    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT).run()
+    assert not at.exception
+    table = next(d.value for d in at.dataframe if "change (points)" in d.value)
+    assert table["before (shipped)"].tolist() == [0.3, 0.6]
+    assert table["after (this version)"].tolist() == [0.8, after]
+    assert table["change (points)"].tolist() == [50.0, round(100 * (after - 0.6), 1)]
+    assert any("PublicTest accuracy dropped by 2.5 points" in w.value for w in at.warning) == warned
+    assert any("The fine-tune measured the accuracies above" in i.value for i in at.info)

@@ -9,9 +9,13 @@ import pandas as pd
 import streamlit as st
 
 from emotion_core.classifier import DEFAULT_MODEL_PATH, EmotionClassifier
+from emotion_core.dataset import DEFAULT_FER2013
 from emotion_core.detection import import_mediapipe
+from emotion_core.finetune_jobs import DEFAULT_JOBS_DIR, FinetuneJobs
 from emotion_core.model_files import ModelRef, find_model_files
+from emotion_core.model_versions import DEFAULT_MODELS_DIR, version_model_files
 from emotion_core.store import DEFAULT_DB_PATH, SessionStore, sqlite_url
+from emotion_core.training_faces import DEFAULT_TRAINING_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
 LAST_SESSION_KEY = "last_session_id"  # st.session_state: the session to preselect
@@ -37,11 +41,35 @@ def model_path() -> Path:
     return Path(config("EMOTION_MODEL_PATH") or DEFAULT_MODEL_PATH)
 
 
+def models_dir() -> Path:
+    """``EMOTION_MODELS_DIR`` (env or secrets): extra model files and the fine-tuned
+    versions; default ``data/models``."""
+    return Path(config("EMOTION_MODELS_DIR") or ROOT / DEFAULT_MODELS_DIR)
+
+
+def training_dir() -> Path:
+    """``EMOTION_TRAINING_DIR``: the user's saved training faces; default
+    ``data/training_faces``."""
+    return Path(config("EMOTION_TRAINING_DIR") or ROOT / DEFAULT_TRAINING_DIR)
+
+
+def fer2013_dir() -> Path:
+    """``FER2013_DIR``: rehearsal faces and PublicTest for fine-tunes."""
+    return Path(config("FER2013_DIR") or DEFAULT_FER2013)
+
+
+def finetune_jobs() -> FinetuneJobs:
+    """The fine-tune jobs (``EMOTION_FINETUNE_DIR``, default ``data/finetune``): all
+    their state is on disk, so every session and a refreshed page see the same jobs."""
+    return FinetuneJobs(config("EMOTION_FINETUNE_DIR") or ROOT / DEFAULT_JOBS_DIR)
+
+
 def model_files() -> list[Path]:
-    """The configured model first, then every ``*.tflite`` in assets/ and in
-    ``EMOTION_MODELS_DIR`` (env or secrets), without duplicates."""
+    """The configured model first, then every ``*.tflite`` in assets/ and in the models
+    folder, then the fine-tuned versions (newest first), without duplicates."""
     default = model_path()
-    found = find_model_files(DEFAULT_MODEL_PATH.parent, config("EMOTION_MODELS_DIR"))
+    found = find_model_files(DEFAULT_MODEL_PATH.parent, models_dir())
+    found += version_model_files(models_dir())
     others = [f for f in found if f.resolve() != default.resolve()]
     return [default, *others]
 

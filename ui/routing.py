@@ -30,6 +30,7 @@ PAGES = (
     ("pages/compare.py", "Compare sessions", ":material/compare_arrows:"),
     ("pages/media.py", "Analyze media", ":material/photo_library:"),
     ("pages/model.py", "Model", ":material/neurology:"),
+    ("pages/training.py", "Teach the model", ":material/school:"),
 )
 
 

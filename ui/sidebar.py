@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import streamlit as st
 
+from emotion_core.model_versions import model_labels
 from emotion_core.settings import AnalysisSettings
 from ui.resources import MODEL_KEY, model_files
 
@@ -26,9 +25,10 @@ def model_picker() -> None:
         "Model",
         options,
         key=MODEL_KEY,
-        format_func=lambda f: Path(f).name,
+        format_func=model_labels(files).get,
         help="Every session records the file and its SHA-256. A new choice applies to "
-        "the next stream, photo batch or video.",
+        "the next stream, photo batch or video. ft-… are your fine-tuned versions "
+        "(Teach the model page); the Model page shows the chosen one's card.",
     )
 
 

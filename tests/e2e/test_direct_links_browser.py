@@ -13,13 +13,16 @@ from test_live_browser import CHROMIUM, app_server  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.e2e
 
-NAV_TITLES = ["Live", "Session analytics", "Compare sessions", "Analyze media", "Model"]
+NAV_TITLES = [
+    "Live", "Session analytics", "Compare sessions", "Analyze media", "Model", "Teach the model"
+]  # fmt: skip
 PAGES = {  # URL path -> the page's own title
     "": "Live emotion analysis",
     "analytics": "Session analytics",
     "compare": "Compare sessions",
     "media": "Analyze photos and videos",
     "model": "Model",
+    "training": "Teach the model",
 }
 
 
