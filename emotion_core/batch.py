@@ -8,6 +8,7 @@ and writes the report in file order: the rows a one-process run writes.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import sys
 import time
@@ -108,10 +109,10 @@ class Batch:
                 continue
             run = FileRun(len(self.done_keys) - 1, path, key, kind)
             if kind == "video":
-                try:
+                # A file refused here is left to a worker, which reports it (and
+                # retries first: on a shared mount a read error can be passing).
+                with contextlib.suppress(MediaError):
                     run.duration_s = probe_video(path).duration_s or 0.0
-                except MediaError:
-                    pass  # a worker reports it (and retries: a mount can have hiccups)
             self.files.append(run)
         total = sum(f.duration_s for f in self.files)
         seg_s = self.options.segment_s
