@@ -49,7 +49,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--model", type=Path, default=DEFAULT_MODEL_PATH)
     where = p.add_mutually_exclusive_group()
     where.add_argument(
-        "--workers", type=int, default=os.cpu_count() or 1, help="local worker processes"
+        "--workers",
+        type=int,
+        default=len(os.sched_getaffinity(0)),
+        help="local worker processes (default: the cores this process may use)",
     )
     where.add_argument("--cluster", metavar="ADDRESS", help="Dask scheduler, tcp://host:8786")
     p.add_argument("--retries", type=int, default=2, help="retries of a failed task")

@@ -72,6 +72,8 @@ class PoolRunner:
     def __init__(self, config: WorkerConfig, workers: int) -> None:
         self.config, self.workers = config, workers
         self._pool: ProcessPoolExecutor | None = None
+        self._generation = 0  # bumped on each rebuild
+        self._born: dict[Future, int] = {}  # the pool generation that ran each task
 
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
@@ -85,22 +87,27 @@ class PoolRunner:
 
     def submit(self, task: Task) -> Future:
         try:
-            return self._executor().submit(run_task, self.config, task)
+            fut = self._executor().submit(run_task, self.config, task)
         except BrokenProcessPool:
             self._restart()
-            return self._executor().submit(run_task, self.config, task)
+            fut = self._executor().submit(run_task, self.config, task)
+        self._born[fut] = self._generation
+        return fut
 
     def wait(self, handles: list[Future]) -> list[Future]:
         return list(wait(handles, return_when=FIRST_COMPLETED).done)
 
     def result(self, handle: Future) -> TaskResult:
+        generation = self._born.pop(handle, self._generation)
         try:
             return handle.result()
         except BrokenProcessPool:
-            self._restart()
+            if generation == self._generation:  # not a pool already rebuilt
+                self._restart()
             raise RuntimeError(WORKER_DIED) from None
 
     def _restart(self) -> None:
+        self._generation += 1
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None

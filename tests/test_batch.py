@@ -9,7 +9,11 @@ videos analysed whole by ``analyse_video``, as before this feature).
 from __future__ import annotations
 
 import math
+import multiprocessing
 import os
+import signal
+import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -19,6 +23,7 @@ import pandas as pd
 import pytest
 
 from emotion_core.analyze import main
+from emotion_core.batch_run import WORKER_DIED, PoolRunner, run_tasks
 from emotion_core.batch_tasks import Task, WorkerConfig, run_task
 from emotion_core.classifier import DEFAULT_MODEL_PATH
 from emotion_core.media import REPORT_COLUMNS
@@ -34,6 +39,7 @@ FPS, SECONDS, GOP = 10, 13, 10  # a keyframe every second: segments can start an
 GAP = (60, 72)  # frames without the face: longer than the tracker's memory (10 frames)
 SEGMENT_S = "4.5"  # the 13-second video is cut into 3 segments
 CLUSTER_START_TIMEOUT_S = 90
+KILL_TEST_TIMEOUT_S = 900  # generous: the CPU is shared; a hang fails instead of blocking
 
 
 def _write_video(path: Path, face_bgr: np.ndarray, frames: int, gap=(0, 0)) -> Path:
@@ -157,6 +163,39 @@ def test_two_workers_give_the_sequential_report_and_a_second_run_skips_all(
     store = SessionStore(db)
     assert len(store.list_sessions()) == len(sessions)  # no new session
     store.dispose()
+
+
+def test_a_killed_worker_is_retried_and_its_task_completes(archive, reference):
+    """A pool worker killed with SIGKILL (out of memory, an operator): its tasks are
+    retried on a rebuilt pool and give the same rows."""
+    model = str(DEFAULT_MODEL_PATH)
+    config = WorkerConfig(model, ModelRef.of(model).sha256, AnalysisSettings())
+    files = ["a_long.mp4", "b_short.mkv"]
+    tasks = iter([Task(i, str(archive / f), "video") for i, f in enumerate(files)])
+    results, retried, failed = [], [], []
+    runner = PoolRunner(config, 2)
+    loop = threading.Thread(
+        target=run_tasks,
+        args=(runner, tasks, 2, results.append),
+        kwargs={
+            "on_failure": lambda task, why: failed.append(why),
+            "on_retry": lambda task, why: retried.append(why),
+        },
+    )
+    loop.start()
+    while not multiprocessing.active_children():  # the pool starts on the first submit
+        time.sleep(0.01)
+    os.kill(multiprocessing.active_children()[0].pid, signal.SIGKILL)
+    loop.join(timeout=KILL_TEST_TIMEOUT_S)
+    runner.close()
+
+    assert not loop.is_alive() and not failed
+    assert retried and all(why == WORKER_DIED for why in retried)
+    for result in results:
+        got = pd.DataFrame(result.rows, columns=list(REPORT_COLUMNS))
+        want = reference[reference.file == files[result.task.file_index]]
+        _assert_same_rows(got.reset_index(drop=True), want.reset_index(drop=True))
+    assert sorted(r.task.file_index for r in results) == [0, 1]
 
 
 @pytest.fixture
