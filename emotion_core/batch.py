@@ -132,7 +132,9 @@ class Batch:
             fps = (len(table.pts) - 1) / max(run.duration_s, 1e-6)
             step = max(math.ceil(fps / self.config.per_second), 1)
         warm = step * overlap_frames(self.config.settings.smoothing, FaceTracker().max_missed)
-        run.segments = list(plan_segments(table, parts, warm, min_frames=2 * warm))
+        run.segments = list(plan_segments(table, parts, warm, min_frames=warm))
+        if len(run.segments) > 1:
+            tqdm.write(f"{run.path.name}: {len(run.segments)} segments", file=sys.stderr)
 
     def _fail_early(self, path: Path, reason: str) -> None:
         self.summary.failed[str(path)] = reason
@@ -194,7 +196,8 @@ class Batch:
             self.bar.update(1)
         elapsed = time.perf_counter() - self.t0
         fps = self.summary.frames / elapsed if elapsed > 0 else 0.0
-        self.bar.set_postfix(video=f"{self.summary.video_s:.0f}s", fps=f"{fps:.1f}")
+        total = sum(f.duration_s for f in self.files)
+        self.bar.set_postfix(video=f"{self.summary.video_s:.0f}/{total:.0f}s", fps=f"{fps:.1f}")
 
     # -- merging -------------------------------------------------------------------
     def _finish(self, run: FileRun) -> None:

@@ -22,6 +22,10 @@ from emotion_core.media import MediaError
 WORKER_DIED = "a worker process died (killed, or out of memory) while running it"
 
 
+class WorkerDied(RuntimeError):
+    """The process running a task vanished (the pool reports it for every task it held)."""
+
+
 class Runner(Protocol):
     workers: int
 
@@ -104,7 +108,7 @@ class PoolRunner:
         except BrokenProcessPool:
             if generation == self._generation:  # not a pool already rebuilt
                 self._restart()
-            raise RuntimeError(WORKER_DIED) from None
+            raise WorkerDied(WORKER_DIED) from None
 
     def _restart(self) -> None:
         self._generation += 1
@@ -165,7 +169,7 @@ def run_tasks(
 def describe_failure(exc: BaseException) -> str:
     """A one-line reason: the user-facing message of a refused file, else the
     exception's type and message."""
-    if isinstance(exc, MediaError):
+    if isinstance(exc, MediaError | WorkerDied):
         return str(exc)
     text = str(exc) or "".join(traceback.format_exception_only(type(exc), exc)).strip()
     return text if type(exc).__name__ in text else f"{type(exc).__name__}: {text}"

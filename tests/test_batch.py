@@ -84,10 +84,25 @@ def _assert_same_rows(got: pd.DataFrame, want: pd.DataFrame) -> None:
     within PROB_TOL."""
     assert tuple(got.columns) == REPORT_COLUMNS
     exact = ["file", "frame_index", "t_rel", "face_id", "x", "y", "w", "h", "label"]
-    pd.testing.assert_frame_equal(got[exact], want[exact])
+    pd.testing.assert_frame_equal(got[exact], want[exact], check_dtype=False)  # NaN: float
     probs = list(PROB_COLUMNS + RAW_COLUMNS + ("confidence",))
     diff = np.nanmax(np.abs(got[probs].to_numpy() - want[probs].to_numpy()))
     assert diff <= PROB_TOL
+
+
+def test_store_replaces_a_frame_range_and_swaps_face_ids_at_once(store):
+    """The two store writes batch runs rely on, on SQLite and PostgreSQL: a task's rows
+    written twice are stored once; ids 1 and 2 swapped in one statement."""
+    sid = store.create_session("video", {})
+    rows = [{"session_id": sid, "frame_index": i, "t_wall": 0.0, "t_rel": i / 10} for i in range(6)]
+    faces = [{**r, "face_id": 1 + r["frame_index"] % 2} for r in rows]
+    store.add_samples(faces[:2])
+    store.replace_samples(sid, 2, 5, faces[2:5])
+    store.replace_samples(sid, 2, 5, faces[2:5])  # a retried task
+    store.replace_samples(sid, 5, None, faces[5:])
+    assert store.load_samples(sid).face_id.tolist() == [1, 2, 1, 2, 1, 2]
+    store.renumber_faces(sid, 2, None, {1: 2, 2: 1})
+    assert store.load_samples(sid).face_id.tolist() == [1, 2, 2, 1, 2, 1]
 
 
 def _rows(config: WorkerConfig, path: Path, segment=None) -> list[dict]:
@@ -145,6 +160,7 @@ def test_two_workers_give_the_sequential_report_and_a_second_run_skips_all(
     assert "e_broken.mp4: retrying after: Not a video" in err  # bounded retries...
     assert err.count("e_broken.mp4: Not a video") == 1  # ...then reported once
     assert "4 file(s) analysed, 1 failed" in err
+    assert "a_long.mp4: 3 segments" in err  # one video used both workers
 
     store = SessionStore(db)
     sessions = {s.source_name: s for s in store.list_sessions()}
@@ -235,7 +251,8 @@ def test_a_local_dask_cluster_runs_the_archive_to_the_same_result(
 
     assert code == 0, capsys.readouterr().err
     _assert_same_rows(pd.read_csv(out), reference)
-    assert "e_broken.mp4: Not a video" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "e_broken.mp4: Not a video" in err and "a_long.mp4: 3 segments" in err
     new = [s for s in store.list_sessions() if s.id not in before]
     video = next(s for s in new if s.source_name == "a_long.mp4")
     stored = store.load_samples(video.id)
