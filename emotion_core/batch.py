@@ -9,6 +9,7 @@ and writes the report in file order: the rows a one-process run writes.
 from __future__ import annotations
 
 import contextlib
+import csv
 import math
 import sys
 import time
@@ -23,7 +24,13 @@ from tqdm import tqdm
 from emotion_core.batch_run import Runner, run_tasks
 from emotion_core.batch_tasks import Task, TaskResult, WorkerConfig
 from emotion_core.manifest import Entry, Manifest
-from emotion_core.media import IMAGE_EXTENSIONS, MediaError, save_photo_rows, write_report
+from emotion_core.media import (
+    IMAGE_EXTENSIONS,
+    REPORT_COLUMNS,
+    MediaError,
+    save_photo_rows,
+    write_report,
+)
 from emotion_core.model_files import ModelRef, model_columns
 from emotion_core.segments import Segment, join_segment, overlap_frames, plan_segments, scan_frames
 from emotion_core.store import SessionStore
@@ -89,7 +96,7 @@ class Batch:
         self.model = ModelRef(Path(config.model_path), config.model_hash)
         self.summary = BatchSummary()
         self.files: list[FileRun] = []
-        self.done_keys: list[str | None] = []
+        self.order: list[tuple[str | None, str]] = []  # (key when done, name) per file
         self.bar: tqdm | None = None
         self.t0 = time.perf_counter()
 
@@ -103,11 +110,11 @@ class Batch:
             except OSError as exc:
                 self._fail_early(path, f"cannot read it ({exc.strerror or exc})")
                 continue
-            self.done_keys.append(key if self.manifest.done(key) else None)
+            self.order.append((key if self.manifest.done(key) else None, path.name))
             if self.manifest.done(key):
                 self.summary.skipped += 1
                 continue
-            run = FileRun(len(self.done_keys) - 1, path, key, kind)
+            run = FileRun(len(self.order) - 1, path, key, kind)
             if kind == "video":
                 # A file refused here is left to a worker, which reports it (and
                 # retries first: on a shared mount a read error can be passing).
@@ -237,17 +244,21 @@ class Batch:
         sid = run.session_id if rows else None
         reason = run.failure or error
         self.manifest.record(Entry(run.key, str(run.path), status, sid, len(rows), reason), rows)
-        self.done_keys[run.index] = run.key
+        self.order[run.index] = (run.key, run.path.name)
         if run.kind == "photo" and run.failure is None:
             run.rows = rows
 
     def _write_report(self) -> None:
-        """The report in file order, from the manifest's parts (this run's and earlier)."""
+        """The report in file order, from the manifest's parts (this run's and earlier).
+        A part is keyed by content, so its rows get the file's current name (a renamed
+        file, or two copies of one video in the archive)."""
         with self.options.out.open("w", newline="", encoding="utf-8") as out:
             write_report([], out)
-            for key in self.done_keys:
+            for key, name in self.order:
                 if key is not None and self.manifest.part(key).exists():
-                    out.write(self.manifest.part(key).read_text(encoding="utf-8"))
+                    with self.manifest.part(key).open(newline="", encoding="utf-8") as part:
+                        rows = csv.DictReader(part, fieldnames=REPORT_COLUMNS)
+                        write_report(({**row, "file": name} for row in rows), out, False)
         photos = [(run.path.name, run.rows) for run in self.files if run.rows is not None]
         if self.store is not None and photos:
             save_photo_rows(self.store, photos, self.config.settings, self.model)

@@ -181,6 +181,27 @@ def test_two_workers_give_the_sequential_report_and_a_second_run_skips_all(
     store.dispose()
 
 
+def test_results_follow_content_so_copies_and_renamed_files_keep_their_names(
+    tmp_path, astronaut_frame, capsys
+):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "x.png"), astronaut_frame)
+    (folder / "y.png").write_bytes((folder / "x.png").read_bytes())  # a copy
+    out = tmp_path / "r.csv"
+    args = [str(folder), "--out", str(out), "--workers", "1"]
+    assert main(args) == 0
+    first = pd.read_csv(out)
+    assert first.file.tolist() == ["x.png", "y.png"]
+
+    (folder / "y.png").rename(folder / "z.png")  # same bytes, new name: not redone
+    assert main(args) == 0
+    assert "0 file(s) analysed, 2 already done" in capsys.readouterr().err
+    again = pd.read_csv(out)
+    assert again.file.tolist() == ["x.png", "z.png"]
+    pd.testing.assert_frame_equal(again.drop(columns="file"), first.drop(columns="file"))
+
+
 def test_a_killed_worker_is_retried_and_its_task_completes(archive, reference):
     """A pool worker killed with SIGKILL (out of memory, an operator): its tasks are
     retried on a rebuilt pool and give the same rows."""
