@@ -193,6 +193,8 @@ class Batch:
         finally:
             self.bar.close()
         self._write_report()
+        if self.store is not None:
+            self.store.dispose()
         self.summary.elapsed_s = time.perf_counter() - self.t0
         return self.summary
 
