@@ -1,37 +1,40 @@
 """Analyse photos, videos or folders of them from the command line into one CSV report.
 
     python -m emotion_core.analyze PATH... --out report.csv [--db URL] [--every-n N | --fps N]
+        [--workers N | --cluster tcp://HOST:8786] [--retries 2] [--segment-s S]
 
 The CSV has one row per face per analysed frame or photo (a frame without a face is one
-row with empty face columns), in :data:`emotion_core.media.REPORT_COLUMNS`. A file that
-cannot be analysed gets a message and the others still run. Exit code 0 when at least one
-file was analysed, 2 when none was. With ``--db`` the photos are also saved as one
-session (source "image") and each video as its own session (source "video").
+row with empty face columns), in :data:`emotion_core.media.REPORT_COLUMNS`, files in the
+order given (folders sorted). ``--workers N`` (default: every core) analyses files in N
+worker processes and splits long videos into time segments so one video also uses every
+worker; ``--cluster`` runs the same tasks on a Dask cluster. The rows are those of a
+one-process run (docs/design.md). A file that cannot be analysed is retried
+``--retries`` times, then reported with its reason while the others finish. Finished
+files are recorded in a manifest (``--manifest``, default ``REPORT.parts/``) keyed by
+content and model hash: the same command run again skips them. Exit code 0 when at
+least one file was analysed or already done, 2 when none was. With ``--db`` each video
+is saved as its own session (source "video") and the photos of a run as one session
+(source "image").
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TextIO
 
 from tqdm import tqdm
 
-from emotion_core.classifier import DEFAULT_MODEL_PATH, EmotionClassifier
-from emotion_core.media import (
-    IMAGE_EXTENSIONS,
-    MediaError,
-    PhotoAnalyser,
-    report_rows,
-    save_photo_session,
-    write_report,
-)
-from emotion_core.results import FrameResult
+from emotion_core.batch import Batch, BatchOptions
+from emotion_core.batch_run import InProcessRunner, PoolRunner, Runner
+from emotion_core.batch_tasks import WorkerConfig
+from emotion_core.classifier import DEFAULT_MODEL_PATH
+from emotion_core.media import IMAGE_EXTENSIONS
+from emotion_core.model_files import ModelRef
 from emotion_core.settings import AnalysisSettings
-from emotion_core.store import SessionStore
-from emotion_core.video import VIDEO_EXTENSIONS, FrameSampler, Progress, analyse_video
+from emotion_core.video import VIDEO_EXTENSIONS
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -44,9 +47,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     rate.add_argument("--fps", type=float, help="analyse N video frames per second of video")
     p.add_argument("--detector", choices=["short", "full"], default="short")
     p.add_argument("--model", type=Path, default=DEFAULT_MODEL_PATH)
+    where = p.add_mutually_exclusive_group()
+    where.add_argument(
+        "--workers",
+        type=int,
+        default=len(os.sched_getaffinity(0)),
+        help="local worker processes (default: the cores this process may use)",
+    )
+    where.add_argument("--cluster", metavar="ADDRESS", help="Dask scheduler, tcp://host:8786")
+    p.add_argument("--retries", type=int, default=2, help="retries of a failed task")
+    p.add_argument("--segment-s", type=float, help="split videos longer than this (seconds)")
+    p.add_argument("--manifest", type=Path, help="resume folder (default: OUT.parts/)")
     args = p.parse_args(argv)
     if args.every_n < 1 or (args.fps is not None and args.fps <= 0):
         p.error("--every-n must be >= 1 and --fps > 0")
+    if args.workers < 1 or args.retries < 0 or (args.segment_s is not None and args.segment_s <= 0):
+        p.error("--workers must be >= 1, --retries >= 0 and --segment-s > 0")
     return args
 
 
@@ -64,69 +80,51 @@ def collect_files(paths: list[Path]) -> Iterator[Path | str]:
             yield path
 
 
-def _video(
-    path: Path,
-    classifier: EmotionClassifier,
-    settings: AnalysisSettings,
-    store: SessionStore | None,
-    sampler: FrameSampler,
-    out: TextIO,
-) -> None:
-    """Analyse one video, streaming its rows to the report."""
-    bar = tqdm(desc=path.name, unit="s", leave=False, bar_format="{l_bar}{bar}| {n:.1f}/{total}s")
+def make_runner(args: argparse.Namespace, config: WorkerConfig) -> Runner:
+    if args.cluster:
+        from emotion_core.batch_dask import DaskRunner  # only the cluster mode needs Dask
 
-    def progress(p: Progress) -> None:
-        bar.total = round(p.duration_s, 1) if p.duration_s else None
-        bar.n = round(p.t_video, 1)
-        bar.set_postfix(fps=f"{p.speed_fps:.1f}", refresh=True)
-
-    try:
-        result = analyse_video(
-            path,
-            classifier,
-            settings,
-            store=store,
-            sampler=sampler,
-            on_progress=progress,
-            on_frame=lambda r, t: write_report(report_rows(path.name, r, t), out, header=False),
-        )
-    finally:
-        bar.close()
-    if result.error:
-        tqdm.write(f"{path}: {result.error} Kept {result.frames_analysed} frames.")
+        return DaskRunner(config, args.cluster)
+    if args.workers == 1:
+        return InProcessRunner(config)
+    return PoolRunner(config, args.workers)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    settings = AnalysisSettings(detector_range=args.detector)
-    sampler_args = {"per_second": args.fps} if args.fps else {"every_n": args.every_n}
-    classifier = EmotionClassifier(args.model)
-    store = SessionStore(args.db) if args.db else None
-    photos: list[tuple[str, FrameResult]] = []
-    analysed = 0
-    with (
-        args.out.open("w", newline="", encoding="utf-8") as out,
-        PhotoAnalyser(classifier, settings) as analyser,
-    ):
-        write_report([], out)
-        for item in tqdm(list(collect_files(args.paths)), unit="file"):
-            if isinstance(item, str):
-                tqdm.write(item, file=sys.stderr)
-                continue
-            try:
-                if item.suffix.lower() in IMAGE_EXTENSIONS:
-                    result = analyser.analyse_file(item.name, item).result
-                    write_report(report_rows(item.name, result, 0.0), out, header=False)
-                    photos.append((item.name, result))
-                else:
-                    _video(item, classifier, settings, store, FrameSampler(**sampler_args), out)
-                analysed += 1
-            except MediaError as exc:
-                tqdm.write(f"{item}: {exc}", file=sys.stderr)
-    if store is not None and photos:
-        save_photo_session(store, photos, settings)
-    print(f"{analysed} file(s) analysed -> {args.out}", file=sys.stderr)
-    return 0 if analysed else 2
+    files: list[Path] = []
+    for item in collect_files(args.paths):
+        if isinstance(item, str):
+            tqdm.write(item, file=sys.stderr)
+        else:
+            files.append(item)
+    config = WorkerConfig(
+        str(args.model.resolve()),
+        ModelRef.of(args.model).sha256,
+        AnalysisSettings(detector_range=args.detector),
+        every_n=args.every_n if args.fps is None else 1,
+        per_second=args.fps,
+        db_url=args.db,
+    )
+    manifest = args.manifest or args.out.with_name(args.out.name + ".parts")
+    options = BatchOptions(args.out, manifest, args.retries, args.segment_s)
+    runner = make_runner(args, config)
+    try:
+        batch = Batch(config, options, runner)
+        batch.plan(files)
+        summary = batch.run()
+    finally:
+        runner.close()
+    done = summary.analysed + summary.skipped
+    skipped = f", {summary.skipped} already done" if summary.skipped else ""
+    failed = f", {len(summary.failed)} failed" if summary.failed else ""
+    speed = summary.frames / summary.elapsed_s if summary.elapsed_s else 0.0
+    print(
+        f"{summary.analysed} file(s) analysed{skipped}{failed} -> {args.out} "
+        f"({summary.frames} frames, {speed:.1f} frames/s)",
+        file=sys.stderr,
+    )
+    return 0 if done else 2
 
 
 if __name__ == "__main__":

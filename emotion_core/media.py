@@ -232,6 +232,19 @@ def save_photo_session(
     Photo ``i`` is frame ``i`` at ``t_rel = i`` seconds, so the analytics timeline shows
     the photos in upload order.
     """
+    rows = [(name, rows_for(result, 0, 0.0, 0.0)) for name, result in photos]
+    return save_photo_rows(store, rows, settings, model, owner)
+
+
+def save_photo_rows(
+    store: SessionStore,
+    photos: Sequence[tuple[str, Sequence[dict[str, Any]]]],
+    settings: AnalysisSettings,
+    model: ModelRef | None = None,
+    owner: str | None = None,
+) -> int:
+    """:func:`save_photo_session` for photos given as (file name, their sample or report
+    rows), as batch workers return them."""
     if not photos:
         raise ValueError("no photos to save")
     names = ", ".join(name for name, _ in photos)
@@ -245,9 +258,11 @@ def save_photo_session(
         **model_columns(model),
     )
     t0 = started.timestamp()
-    rows = []
-    for i, (_, result) in enumerate(photos):
-        rows.extend(rows_for(replace(result, frame_index=i), sid, t0 + i, float(i)))
+    rows = [
+        {**row, "session_id": sid, "frame_index": i, "t_wall": t0 + i, "t_rel": float(i)}
+        for i, (_, photo_rows) in enumerate(photos)
+        for row in photo_rows
+    ]
     store.add_samples(rows)
     store.end_session(sid, "complete")
     return sid

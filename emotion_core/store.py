@@ -321,6 +321,41 @@ class SessionStore:
             with self.engine.begin() as conn:
                 conn.execute(samples.insert(), full)
 
+    def replace_samples(
+        self, session_id: int, first_frame: int, end_frame: int | None, rows: list[dict[str, Any]]
+    ) -> None:
+        """Replace the session's rows with ``first_frame <= frame_index < end_frame``
+        (None: to the end) by ``rows``, in one transaction: a batch task that is run
+        again after a crash writes its frames once."""
+        full = [{c: row.get(c) for c in SAMPLE_COLUMNS} for row in rows]
+        where = [samples.c.session_id == session_id, samples.c.frame_index >= first_frame]
+        if end_frame is not None:
+            where.append(samples.c.frame_index < end_frame)
+        with self.engine.begin() as conn:
+            conn.execute(samples.delete().where(*where))
+            if full:
+                conn.execute(samples.insert(), full)
+
+    def renumber_faces(
+        self, session_id: int, first_frame: int, end_frame: int | None, ids: dict[int, int]
+    ) -> None:
+        """Map face ids (old -> new, all at once, so swaps are safe) on the session's
+        rows with ``first_frame <= frame_index < end_frame``: how a video analysed in
+        segments gets the face ids one pass would have given."""
+        changed = {old: new for old, new in ids.items() if old != new}
+        if not changed:
+            return
+        where = [
+            samples.c.session_id == session_id,
+            samples.c.frame_index >= first_frame,
+            samples.c.face_id.in_(list(changed)),
+        ]
+        if end_frame is not None:
+            where.append(samples.c.frame_index < end_frame)
+        new_id = sa.case(changed, value=samples.c.face_id)
+        with self.engine.begin() as conn:
+            conn.execute(samples.update().where(*where).values(face_id=new_id))
+
     def load_samples(self, session_id: int) -> pd.DataFrame:
         """All samples of a session as a DataFrame with :data:`SAMPLE_COLUMNS`, in time order."""
         query = (

@@ -28,6 +28,7 @@ from emotion_core.overlay import draw_overlay
 from emotion_core.pipeline import FramePipeline
 from emotion_core.recording import SessionRecorder
 from emotion_core.results import FrameResult
+from emotion_core.segments import Segment
 from emotion_core.settings import AnalysisSettings
 from emotion_core.store import SessionStore
 
@@ -99,6 +100,13 @@ class FrameSampler:
             raise ValueError("every_n must be >= 1 and per_second > 0")
         self.every_n, self.per_second = every_n, per_second
         self._last_slot = -1
+
+    def resume_after(self, t_before: float | None) -> FrameSampler:
+        """Continue as if the frame at ``t_before`` (seconds) had just been seen: a
+        segment starting mid-video then keeps exactly the frames a full run keeps."""
+        if self.per_second is not None and t_before is not None:
+            self._last_slot = math.floor(t_before * self.per_second + 1e-6)
+        return self
 
     def keep(self, index: int, t: float) -> bool:
         if self.per_second is None:
@@ -267,6 +275,14 @@ def _decode_all(job: _Job, container: InputContainer, cancel: threading.Event | 
     return None if job.analysed else "No frame could be decoded."
 
 
+def video_session_settings(settings: AnalysisSettings, sampler: FrameSampler) -> dict:
+    """The settings a video session records: the pipeline's and the frame sampling."""
+    s = replace(settings, mirror=False, draw_fps=False, analyse_every_n=1)
+    recorded = {**s.to_dict(), "sample_every_n": sampler.every_n}
+    recorded["sample_per_second"] = sampler.per_second
+    return recorded
+
+
 def analyse_video(
     path: Path,
     classifier: EmotionClassifier,
@@ -298,11 +314,14 @@ def analyse_video(
     error = "Interrupted."  # kept if a callback raises (Streamlit rerun, Ctrl-C)
     try:
         if store is not None:
-            recorded = {**s.to_dict(), "sample_every_n": sampler.every_n}
-            recorded["sample_per_second"] = sampler.per_second
             name = source_name or path.name
             job.recorder = SessionRecorder.start(
-                store, "video", recorded, source_name=name, owner=owner, **model_columns(model)
+                store,
+                "video",
+                video_session_settings(settings, sampler),
+                source_name=name,
+                owner=owner,
+                **model_columns(model),
             )
         error = _decode_all(job, container, cancel)
     finally:
@@ -329,3 +348,61 @@ def _finish(job: _Job, store: SessionStore | None, error: str | None) -> int | N
     if job.analysed == 0:
         store.delete_session(job.recorder.session_id)
     return job.recorder.session_id if job.analysed else None
+
+
+@dataclass(frozen=True)
+class SegmentResult:
+    """What one segment's worker found; ``error`` says why decoding stopped early."""
+
+    frames_analysed: int
+    t_video: float  # t_rel of the last decoded frame
+    error: str | None = None
+
+
+def analyse_segment(
+    path: Path,
+    classifier: EmotionClassifier,
+    settings: AnalysisSettings,
+    segment: Segment,
+    sampler: FrameSampler,
+    on_frame: Callable[[FrameResult, float], None],
+) -> SegmentResult:
+    """Analyse one :class:`~emotion_core.segments.Segment` (warm-up included) exactly as
+    :func:`analyse_video` analyses those frames: same frame indices, same ``t_rel``,
+    same sampling. ``sampler`` must be fresh; ``on_frame(result, t_rel)`` sees every
+    analysed frame. Raises :class:`MediaError` if the file is refused or a decoded frame
+    is not in the segment's frame table (the file changed since it was scanned).
+    """
+    path = Path(path)
+    container, info = _open_video(path)
+    s = replace(settings, mirror=False, draw_fps=False, analyse_every_n=1)
+    sampler.resume_after(segment.t_before)
+    job = _Job(FramePipeline(classifier, s), sampler, info, on_frame)
+    try:
+        error = _decode_segment(job, container, segment)
+    finally:
+        container.close()
+        job.pipeline.close()
+    return SegmentResult(job.analysed, job.t_video, error)
+
+
+def _decode_segment(job: _Job, container: InputContainer, segment: Segment) -> str | None:
+    stream = container.streams.video[0]
+    index_of = {pts: segment.warm_first + i for i, pts in enumerate(segment.pts)}
+    if segment.warm_first > 0:  # a keyframe: the decoder starts clean there
+        container.seek(segment.pts[0], stream=stream, backward=True, any_frame=False)
+    try:
+        for frame in container.decode(stream):
+            if frame.pts is None or frame.pts < segment.pts[0]:
+                continue  # the demuxer landed on an earlier keyframe
+            if segment.end_pts is not None and frame.pts >= segment.end_pts:
+                return None
+            index = index_of.get(frame.pts)
+            if index is None:
+                raise MediaError(f"Frame at pts {frame.pts} is not in the scan; re-run.")
+            job.step(frame, index, max(frame.time - segment.start_time, 0.0))
+    except av.FFmpegError as exc:
+        return f"Decoding failed at {job.t_video:.1f} s ({exc.strerror or exc})."
+    if segment.end_pts is not None:
+        return f"The video stops at {job.t_video:.1f} s: the file looks truncated."
+    return None
