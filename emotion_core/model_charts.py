@@ -137,10 +137,16 @@ def training_curve(log: pd.DataFrame) -> go.Figure:
 
 
 def training_facts(training: dict[str, Any], architecture: dict[str, Any]) -> dict[str, str]:
-    """The card's training facts as label -> text for a compact table."""
+    """The card's training facts as label -> text for a compact table. A model trained
+    in several cycles (each a new schedule started from the last one's weights) shows
+    the epochs of each and the time of all."""
     seconds = training.get("training_seconds")
+    epochs = f"{training.get('epochs_run', '?')} (best {training.get('best_epoch', '?')})"
+    if cycles := training.get("cycles"):
+        seconds = training.get("total_training_seconds", seconds)
+        epochs = " + ".join(str(c["epochs"]) for c in cycles) + f" in {len(cycles)} cycles"
     facts = {
-        "epochs": f"{training.get('epochs_run', '?')} (best {training.get('best_epoch', '?')})",
+        "epochs": epochs,
         "training time": f"{seconds / 60:.0f} min" if seconds else "?",
         "hardware": training.get("hardware", "?"),
         "precision": training.get("precision", "?"),

@@ -255,3 +255,13 @@ def test_the_model_page_warns_when_publictest_dropped_by_more_than_2_points(
     assert table["change (points)"].tolist() == [50.0, round(100 * (after - 0.6), 1)]
     assert any("PublicTest accuracy dropped by 2.5 points" in w.value for w in at.warning) == warned
     assert any("The fine-tune measured the accuracies above" in i.value for i in at.info)
+
+
+def test_training_facts_of_a_model_trained_in_cycles_add_them_up():
+    from emotion_core.model_charts import training_facts
+
+    one = {"epochs_run": 12, "best_epoch": 12, "training_seconds": 600.0}
+    assert training_facts(one, {})["epochs"] == "12 (best 12)"
+    cycles = {**one, "cycles": [{"epochs": 10}, {"epochs": 12}], "total_training_seconds": 1800}
+    facts = training_facts(cycles, {})
+    assert facts["epochs"] == "10 + 12 in 2 cycles" and facts["training time"] == "30 min"
