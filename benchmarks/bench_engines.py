@@ -30,6 +30,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from emotion_core.batch_dask import stop_processes  # noqa: E402
+
 HOST = "127.0.0.1"
 
 
@@ -68,18 +71,6 @@ def _wait_pid(marker: Path, timeout: float = 60) -> int:
 
 def _log(figures: dict[str, float]) -> None:
     print(" ".join(f"{k}={v:.3f}" for k, v in figures.items()), file=sys.stderr, flush=True)
-
-
-def _stop(procs: list[subprocess.Popen]) -> None:
-    """Terminate the processes this script started (killed if they linger)."""
-    for p in reversed(procs):
-        p.terminate()
-    for p in procs:
-        try:
-            p.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
 
 
 def _wait_port(host: str, port: int, timeout: float = 60) -> None:
@@ -166,7 +157,7 @@ def bench_dask(tmp: Path) -> dict[str, float]:
         client.close()
         return out
     finally:
-        _stop(procs)
+        stop_processes(procs)
 
 
 def bench_ray(tmp: Path) -> dict[str, float]:
@@ -240,7 +231,7 @@ def bench_ray(tmp: Path) -> dict[str, float]:
         ray.shutdown()
         return out
     finally:
-        _stop(procs)
+        stop_processes(procs)
 
 
 def main(argv: list[str] | None = None) -> int:

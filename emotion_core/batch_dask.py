@@ -64,6 +64,18 @@ class DaskRunner:
         self.client.close()
 
 
+def stop_processes(procs: list[subprocess.Popen]) -> None:
+    """Terminate processes started for a cluster, last first (killed if they linger)."""
+    for p in reversed(procs):
+        p.terminate()
+    for p in procs:
+        try:
+            p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
 @contextmanager
 def local_cluster(workers: int, log: Path, timeout_s: float = 90) -> Iterator[str]:
     """A real cluster on this machine, for tests and benchmarks: a scheduler and
@@ -86,11 +98,4 @@ def local_cluster(workers: int, log: Path, timeout_s: float = 90) -> Iterator[st
                 client.wait_for_workers(workers, timeout=timeout_s)
             yield address
         finally:
-            for p in reversed(procs):
-                p.terminate()
-            for p in procs:
-                try:
-                    p.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
+            stop_processes(procs)

@@ -37,6 +37,7 @@ from emotion_core.store import SessionStore, clean_note
 
 log = logging.getLogger(__name__)
 PAUSED_TEXT = "PAUSED - not analysed, not recorded"
+REPEAT_MARK_S = 1.0  # the same note again within this is the same click (see mark)
 
 
 class LiveError(RuntimeError):
@@ -80,6 +81,7 @@ class LiveSession:
         self._paused = False
         self._paused_since = self._off_since = 0.0  # stream seconds
         self._markers = 0
+        self._last_mark: tuple[float, tuple[int, str], float] | None = None
         self._last_frame: np.ndarray | None = None
         self._last_faces: tuple[FaceResult, ...] = ()  # of the last analysed frame
         self._timeline = LiveTimeline()
@@ -143,7 +145,12 @@ class LiveSession:
     def mark(self, note: str = "") -> float:
         """Store a marker at the current moment of the recorded session; returns its
         t_rel. Raises :class:`LiveError` (nothing streaming or not recording) or
-        ValueError (note too long)."""
+        ValueError (note too long).
+
+        The same note again within :data:`REPEAT_MARK_S` is one click delivered twice
+        (a double click, or Streamlit replaying a button trigger when a rerun and the
+        Live fragment overlap, seen in the browser test): it returns the first marker's
+        time and stores nothing."""
         text = clean_note(note)
         with self._lock:
             if self._pipeline is None:
@@ -151,6 +158,11 @@ class LiveSession:
             if self._recorder is None or not self._record:
                 raise LiveError("Recording is off: a marker needs a recorded session.")
             sid, t_rel = self._recorder.session_id, self._last_t - self._t0_session
+            now = time.monotonic()
+            last = self._last_mark
+            if last and last[1] == (sid, text) and now - last[0] < REPEAT_MARK_S:
+                return last[2]
+            self._last_mark = (now, (sid, text), t_rel)
             self._markers += 1
             self._snapshot = replace(self._snapshot, markers=self._markers)
         self._store.add_marker(sid, t_rel, text, t_wall=time.time())

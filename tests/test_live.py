@@ -1,3 +1,6 @@
+import time
+import types
+
 import cv2
 import numpy as np
 import pytest
@@ -119,6 +122,28 @@ def test_markers_are_stored_at_the_current_moment(classifier, store, astronaut_f
     marks = store.load_markers(sid)
     assert list(marks["note"]) == ["question 3"]
     assert marks["t_rel"].iloc[0] == pytest.approx(7 / 15)
+
+
+def test_the_same_mark_twice_within_a_second_is_stored_once(
+    classifier, store, astronaut_frame, monkeypatch
+):
+    """A replayed click must not double a marker; a new note, or a second later, does."""
+    clock = [100.0]
+    fake_time = types.SimpleNamespace(time=time.time, monotonic=lambda: clock[0])
+    monkeypatch.setattr("emotion_core.live.time", fake_time)  # this module's clock only
+    live = LiveSession(classifier, store)
+    live.update_settings(AnalysisSettings(mirror=False))
+    _stream(live, astronaut_frame, 0, 5)
+    first = live.mark("question 3")
+    clock[0] += 0.3
+    assert live.mark("question 3") == first  # the same click delivered twice
+    live.mark("question 4")
+    clock[0] += 1.5
+    live.mark("question 4")  # pressed again later: a new marker
+    sid = live.snapshot().session_id
+    live.stop()
+    assert list(store.load_markers(sid)["note"]) == ["question 3", "question 4", "question 4"]
+    assert live.snapshot().markers == 3
 
 
 def test_snapshot_png_is_the_last_annotated_frame_in_memory(
