@@ -67,13 +67,20 @@ sessions = sa.Table(
 )
 # Columns added to ``sessions`` by each schema version (new tables come from create_all).
 _ADDED_SESSION_COLUMNS = {2: ("model_file", "model_hash"), 3: ("owner",)}
+
+
+def _session_id() -> sa.Column:
+    """The owning session of a row: deleting the session deletes its rows."""
+    return sa.Column(
+        "session_id", _BigId, sa.ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False
+    )
+
+
 samples = sa.Table(
     "samples",
     metadata,
     sa.Column("id", _BigId, primary_key=True, autoincrement=True),
-    sa.Column(
-        "session_id", _BigId, sa.ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False
-    ),
+    _session_id(),
     sa.Column("frame_index", sa.Integer, nullable=False),
     sa.Column("t_wall", sa.Float(53), nullable=False),  # Unix time, seconds
     sa.Column("t_rel", sa.Float(53), nullable=False),  # seconds since the session's start
@@ -89,9 +96,7 @@ markers = sa.Table(
     "markers",
     metadata,
     sa.Column("id", _BigId, primary_key=True, autoincrement=True),
-    sa.Column(
-        "session_id", _BigId, sa.ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False
-    ),
+    _session_id(),
     sa.Column("t_rel", sa.Float(53), nullable=False),  # seconds since the session's start
     sa.Column("t_wall", sa.Float(53), nullable=False),  # Unix time, seconds
     sa.Column("note", sa.String(MARKER_NOTE_MAX), nullable=False),
@@ -101,9 +106,7 @@ gaps = sa.Table(
     "gaps",
     metadata,
     sa.Column("id", _BigId, primary_key=True, autoincrement=True),
-    sa.Column(
-        "session_id", _BigId, sa.ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False
-    ),
+    _session_id(),
     sa.Column("t_start", sa.Float(53), nullable=False),  # t_rel seconds
     sa.Column("t_end", sa.Float(53), nullable=False),
     sa.Column("reason", sa.String(16), nullable=False),
