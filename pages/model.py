@@ -170,12 +170,13 @@ def show_fine_tune(section: dict) -> None:
             f"{PUBLICTEST_WARN_POINTS:.0f}): this version forgot part of what FER2013 "
             "taught. Use more rehearsal faces or fewer epochs, or keep the parent."
         )
+    table = model_charts.finetune_table(section)
     st.dataframe(
-        model_charts.finetune_table(section),
+        table,
         hide_index=True,
         column_config={
             c: st.column_config.NumberColumn(format="percent")
-            for c in model_charts.finetune_table(section).columns
+            for c in table.columns
             if c.startswith(("before", "after"))
         },
     )
