@@ -148,9 +148,9 @@ class LiveSession:
         ValueError (note too long).
 
         The same note again within :data:`REPEAT_MARK_S` is one click delivered twice
-        (a double click, or Streamlit replaying a button trigger when a rerun and the
-        Live fragment overlap, seen in the browser test): it returns the first marker's
-        time and stores nothing."""
+        (a double click, or a button trigger delivered twice, which the browser test
+        showed once, probably a rerun overlapping the Live fragment): it returns the
+        first marker's time and stores nothing."""
         text = clean_note(note)
         with self._lock:
             if self._pipeline is None:
