@@ -10,14 +10,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_live_browser import CHROMIUM, app_server  # noqa: F401  (fixture)
+from harness import ARTIFACTS, BROWSER_FLAGS, CHROMIUM, require_chromium
 
 from emotion_core.emotions import LABELS, UNCERTAIN
 from emotion_core.report import report_csv
 from emotion_core.store import SessionStore, sqlite_url
 
-ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOT = ROOT / "test-artifacts" / "analytics.png"
+SCREENSHOT = ARTIFACTS / "analytics.png"
 pytestmark = pytest.mark.e2e
 
 FPS, SECONDS = 15, 120
@@ -76,16 +75,15 @@ def _face(base: dict, face: int, p: np.ndarray) -> dict:
     return row | {f"raw_{e}": float(v) for e, v in zip(LABELS, p)}
 
 
-def test_analytics_page_renders_charts_and_downloads_the_csv(app_server, tmp_path):  # noqa: F811
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Chromium is missing: scripts/test.sh installs it (apt-get install chromium)")
+def test_analytics_page_renders_charts_and_downloads_the_csv(app_server, tmp_path):
+    require_chromium()
     from playwright.sync_api import sync_playwright
 
     url, db = app_server
     store = SessionStore(sqlite_url(db))
     sid = record_session(store)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=BROWSER_FLAGS)
         page = browser.new_page(viewport={"width": 1400, "height": 2350}, accept_downloads=True)
         page.goto(url)
         page.get_by_role("link", name="Session analytics").click(timeout=90_000)

@@ -6,10 +6,8 @@ session, whether the legacy ``pages/`` discovery is in use (see ui/routing.py)."
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from test_live_browser import CHROMIUM, app_server  # noqa: F401  (fixture)
+from harness import BROWSER_FLAGS, CHROMIUM, require_chromium
 
 pytestmark = pytest.mark.e2e
 
@@ -27,14 +25,13 @@ PAGES = {  # URL path -> the page's own title
 
 
 @pytest.mark.parametrize("path", list(PAGES))
-def test_a_page_url_opened_first_looks_as_through_the_app(app_server, path):  # noqa: F811
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Chromium is missing: scripts/test.sh installs it (apt-get install chromium)")
+def test_a_page_url_opened_first_looks_as_through_the_app(app_server, path):
+    require_chromium()
     from playwright.sync_api import sync_playwright
 
     url, _ = app_server
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=BROWSER_FLAGS)
         context = browser.new_context(viewport={"width": 1400, "height": 900})
         page = context.new_page()
         page.goto(f"{url}/{path}")

@@ -7,24 +7,25 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+from harness import (
+    ARTIFACTS,
+    CHROMIUM,
+    WEBRTC_IFRAME,
+    camera_flags,
+    camera_frame,
+    require_chromium,
+    write_y4m,
+)
 
 from emotion_core.emotions import EMOTION_COLORS
 from emotion_core.store import SessionStore, sqlite_url
 
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = pytest.mark.e2e
 
 
@@ -52,21 +53,6 @@ def grab_video(comp) -> np.ndarray:
     return np.array(data, np.uint8).reshape(h, w, 4)[:, :, :3]
 
 
-def camera_frame(face_bgr: np.ndarray) -> np.ndarray:
-    canvas = np.zeros((480, 640, 3), np.uint8)
-    canvas[:, 80:560] = cv2.resize(face_bgr, (480, 480))
-    return canvas
-
-
-def write_y4m(path: Path, face_bgr: np.ndarray, frames: int = 60) -> None:
-    canvas = camera_frame(face_bgr)
-    with path.open("wb") as fh:
-        fh.write(b"YUV4MPEG2 W640 H480 F30:1 Ip A1:1 C420jpeg\n")
-        for i in range(frames):
-            shifted = np.roll(canvas, i % 10, axis=1)
-            fh.write(b"FRAME\n" + cv2.cvtColor(shifted, cv2.COLOR_BGR2YUV_I420).tobytes())
-
-
 def live_panel_metrics(page) -> dict[str, float]:
     """The Live page's status metrics (label -> number), as the user sees them."""
     metrics = {}
@@ -78,88 +64,20 @@ def live_panel_metrics(page) -> dict[str, float]:
     return metrics
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def app_server(tmp_path):
-    port = free_port()
-    db = tmp_path / "e2e.db"
-    env = {
-        **os.environ,
-        "EMOTION_DB_URL": sqlite_url(db),
-        "PYTHONPATH": f"{Path(__file__).parent / 'site'}:{ROOT}",
-    }
-    log = (tmp_path / "server.log").open("wb")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(ROOT / "app.py"),
-            "--server.headless",
-            "true",
-            "--server.address",
-            "127.0.0.1",
-            "--server.port",
-            str(port),
-            "--browser.gatherUsageStats",
-            "false",
-            "--server.fileWatcherType",
-            "none",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(120):
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("the app did not start: " + (tmp_path / "server.log").read_text()[-2000:])
-    yield url, db
-    proc.terminate()
-    proc.wait(timeout=20)
-    log.close()
-
-
 def test_webcam_stream_is_analysed_recorded_and_stopped(app_server, astronaut_bgr, tmp_path):
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Chromium is missing: scripts/test.sh installs it (apt-get install chromium)")
+    require_chromium()
     from playwright.sync_api import sync_playwright
 
     url, db = app_server
     cam = tmp_path / "face.y4m"
     write_y4m(cam, astronaut_bgr)
-    flags = [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--use-fake-ui-for-media-stream",
-        "--use-fake-device-for-media-stream",
-        f"--use-file-for-fake-video-capture={cam}",
-        "--allow-loopback-in-peer-connection",
-    ]
+    flags = camera_flags(cam)
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=flags)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.goto(url)
-        comp = page.frame_locator('iframe[title="streamlit_webrtc.component.webrtc_streamer"]')
+        comp = page.frame_locator(WEBRTC_IFRAME)
         comp.get_by_role("button", name="Start", exact=True).click(timeout=60_000)
         store = SessionStore(sqlite_url(db))
         deadline = time.time() + 150  # generous: CI machines are slow and shared

@@ -1,0 +1,125 @@
+"""What every browser test shares: the app served as a real process, Debian's Chromium with
+a fake webcam, and the webcam file itself (see ../shared/docs/browser-testing.md)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SITE = Path(__file__).parent / "site"  # test-only sitecustomize: aioice on 127.0.0.1
+WEBRTC_IFRAME = 'iframe[title="streamlit_webrtc.component.webrtc_streamer"]'
+BROWSER_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def require_chromium() -> None:
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Chromium is missing: scripts/test.sh installs it (apt-get install chromium)")
+
+
+def camera_flags(cam: Path) -> list[str]:
+    """Chromium flags for a fake webcam playing ``cam`` (a .y4m file) on loopback WebRTC."""
+    return [
+        *BROWSER_FLAGS,
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-video-capture={cam}",
+        "--allow-loopback-in-peer-connection",
+    ]
+
+
+def camera_frame(face_bgr: np.ndarray) -> np.ndarray:
+    """``face_bgr`` scaled to 480x480 in the middle of a black 640x480 webcam picture."""
+    canvas = np.zeros((480, 640, 3), np.uint8)
+    canvas[:, 80:560] = cv2.resize(face_bgr, (480, 480))
+    return canvas
+
+
+def write_y4m(path: Path, face_bgr: np.ndarray, frames: int = 60) -> None:
+    """A 30 fps 640x480 fake-webcam file of ``face_bgr``, moving a little (Chromium loops it)."""
+    canvas = camera_frame(face_bgr)
+    with path.open("wb") as fh:
+        fh.write(b"YUV4MPEG2 W640 H480 F30:1 Ip A1:1 C420jpeg\n")
+        for i in range(frames):
+            shifted = np.roll(canvas, i % 10, axis=1)
+            fh.write(b"FRAME\n" + cv2.cvtColor(shifted, cv2.COLOR_BGR2YUV_I420).tobytes())
+
+
+@dataclass
+class AppProcess:
+    url: str
+    proc: subprocess.Popen
+    log: Path
+
+
+def wait_healthy(url: str, proc: subprocess.Popen, log: Path, seconds: float = 60) -> None:
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
+                return
+        except OSError:
+            if proc.poll() is not None:
+                break
+            time.sleep(0.5)
+    proc.kill()
+    pytest.fail(f"the app at {url} did not start: " + log.read_text()[-2000:])
+
+
+@contextmanager
+def run_app(
+    workdir: Path, env: Mapping[str, str], port: int | None = None, name: str = "server"
+) -> Iterator[AppProcess]:
+    """``streamlit run app.py`` on 127.0.0.1 with ``env`` added, until the block ends."""
+    port = port or free_port()
+    log = workdir / f"{name}.log"
+    full_env = {**os.environ, "PYTHONPATH": f"{SITE}:{ROOT}", **env}
+    command = [
+        sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
+        "--server.headless", "true", "--server.address", "127.0.0.1",
+        "--server.port", str(port), "--browser.gatherUsageStats", "false",
+        "--server.fileWatcherType", "none",
+    ]  # fmt: skip
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            command, cwd=ROOT, env=full_env, stdout=out, stderr=subprocess.STDOUT
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            wait_healthy(url, proc, log)
+            yield AppProcess(url, proc, log)
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
