@@ -86,3 +86,12 @@ def db(tmp_path, monkeypatch):
     yield store
     store.dispose()
     get_store.clear()
+
+
+@pytest.fixture
+def pg_url() -> str:
+    """The test PostgreSQL server's URL (skipped without one, failed when required)."""
+    url = _pg_url()
+    if not url:
+        pytest.skip("set EMOTION_TEST_PG_URL (postgresql+psycopg://...) for PostgreSQL tests")
+    return url

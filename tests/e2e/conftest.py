@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
 import pytest
-from harness import run_app
+import sqlalchemy as sa
+from harness import AppProcess, free_port, require_nginx, run_app
 
 from emotion_core.store import sqlite_url
+from scripts.topology import ProxySettings, run_nginx, streamlit_max_upload_mb
 
 
 @pytest.fixture
@@ -14,3 +20,47 @@ def app_server(tmp_path):
     db = tmp_path / "e2e.db"
     with run_app(tmp_path, {"EMOTION_DB_URL": sqlite_url(db)}) as app:
         yield app.url, db
+
+
+@pytest.fixture
+def pg_database(pg_url):
+    """A fresh PostgreSQL database of its own on the test server (the store tests empty
+    the shared one), dropped afterwards: yields its SQLAlchemy URL."""
+    name = f"emotion_e2e_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(pg_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield sa.engine.make_url(pg_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@dataclass
+class Topology:
+    proxy_url: str  # nginx, in front of both app processes
+    apps: list[AppProcess]
+    db_url: str  # the PostgreSQL database both write to
+    access_log: Path  # nginx's, with the upstream each request went to
+    max_upload_mb: int
+
+
+@pytest.fixture
+def topology(tmp_path, pg_database):
+    """The deployment's topology (scripts/topology.py): two app processes on one
+    PostgreSQL database, nginx in front with deploy/nginx.conf.template."""
+    require_nginx()
+    env = {"EMOTION_DB_URL": pg_database}
+    with run_app(tmp_path, env, name="app1") as one, run_app(tmp_path, env, name="app2") as two:
+        settings = ProxySettings(
+            app_servers=[app.url.removeprefix("http://") for app in (one, two)],
+            listen=f"127.0.0.1:{free_port()}",
+            max_upload_mb=streamlit_max_upload_mb(),
+            access_log=str(tmp_path / "access.log"),
+        )
+        with run_nginx(tmp_path / "nginx", settings) as proxy:
+            yield Topology(
+                proxy, [one, two], pg_database, tmp_path / "access.log", settings.max_upload_mb
+            )

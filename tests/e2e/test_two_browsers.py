@@ -1,0 +1,142 @@
+"""End to end: two browsers stream to one app process at the same time and never mix.
+
+Chromium's fake camera belongs to its browser process, so the test launches two browsers
+with two camera files: one face in the middle, and two faces side by side. Each stream's
+rows can then be told apart by face count and position: each session must hold only its
+own camera's faces, each page must show only its own stream's live numbers, and stopping
+one stream must leave the other recording.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+
+import pandas as pd
+import pytest
+from harness import (
+    CHROMIUM,
+    WEBRTC_IFRAME,
+    camera_flags,
+    camera_frame,
+    require_chromium,
+    two_faces_frame,
+    write_y4m,
+)
+
+from emotion_core.store import SessionStore, sqlite_url
+
+pytestmark = pytest.mark.e2e
+
+MIN_ROWS = 60  # per session before the rows are compared
+FACE_LINE = re.compile(r"Face #(\d+): (\w+) \((\d+)%\)")  # the Live panel's face lines
+SESSION_LINE = re.compile(r"Recording to session #(\d+)")
+
+
+def wait_for(what: str, check: Callable[[], object], seconds: float = 240) -> object:
+    """``check()``'s first truthy value, polled every second (generous: shared CPU)."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def shown_session(page) -> int | None:
+    found = SESSION_LINE.search(page.locator('[data-testid="stMain"]').inner_text())
+    return int(found.group(1)) if found else None
+
+
+def shown_faces(page) -> set[int]:
+    """The face ids the page's live panel lists right now."""
+    text = page.locator('[data-testid="stMain"]').inner_text()
+    return {int(m.group(1)) for m in FACE_LINE.finditer(text)}
+
+
+def shown_frames(page) -> int:
+    metric = page.locator('[data-testid="stMetric"]', has_text="Frames analysed").first
+    return int(re.search(r"\d+", metric.inner_text().split("\n", 1)[1]).group())
+
+
+def completed(store: SessionStore, session_id: int) -> bool:
+    return store.get_session(session_id).status == "complete"
+
+
+def faces_per_frame(rows: pd.DataFrame) -> pd.Series:
+    return rows.groupby("frame_index")["face_id"].count()
+
+
+def test_two_browsers_stream_at_once_without_mixing(app_server, astronaut_bgr, tmp_path):
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    url, db = app_server
+    store = SessionStore(sqlite_url(db))
+    with sync_playwright() as p:
+        pages = {}
+        for name, layout in (("one", camera_frame), ("two", two_faces_frame)):
+            cam = tmp_path / f"{name}.y4m"
+            write_y4m(cam, astronaut_bgr, layout=layout)
+            browser = p.chromium.launch(
+                executable_path=CHROMIUM, headless=True, args=camera_flags(cam)
+            )
+            pages[name] = browser.new_page(viewport={"width": 1280, "height": 900})
+            pages[name].goto(url)
+        for page in pages.values():  # both start before either is checked: they overlap
+            start = page.frame_locator(WEBRTC_IFRAME).get_by_role("button", name="Start")
+            start.click(timeout=120_000)
+
+        sid = {
+            n: wait_for(f"page {n}'s session", lambda pg=pg: shown_session(pg))
+            for n, pg in pages.items()
+        }
+        assert sid["one"] != sid["two"], "both pages show the same session"
+        wait_for(
+            "rows in both sessions",
+            lambda: all(store.count_samples(s) >= MIN_ROWS for s in sid.values()),
+        )
+        assert {s.id for s in store.list_sessions()} == set(sid.values())
+
+        # The pages' live numbers: each lists only its own camera's faces ...
+        seen = {n: set() for n in pages}
+        for _ in range(8):
+            for n, page in pages.items():
+                seen[n] |= shown_faces(page)
+            time.sleep(1)
+        assert seen["one"] == {1}, seen
+        assert seen["two"] >= {1, 2}, seen
+        # ... and counts only its own stream's frames (a shared counter would show the sum).
+        frames = {n: shown_frames(pg) for n, pg in pages.items()}
+        time.sleep(2)  # the recorder writes every 0.5 s
+        for n, s in sid.items():
+            stored = store.load_samples(s)["frame_index"].nunique()
+            assert 0 < frames[n] <= stored + 5, (n, frames[n], stored)
+
+        # The stores' rows: one face in the middle vs two side by side, each stream with
+        # its own tracker (ids start at 1 in both).
+        one, two = (store.load_samples(sid[n]) for n in ("one", "two"))
+        assert faces_per_frame(one).max() == 1
+        centre = one["x"] + one["w"] / 2
+        assert centre.between(200, 440).all(), centre.describe()
+        assert faces_per_frame(two).mode()[0] == 2 and faces_per_frame(two).max() == 2
+        assert one["face_id"].min() == 1 and {1, 2} <= set(two["face_id"].dropna())
+        left = (two["x"] + two["w"] / 2) < 320
+        assert 0.3 < left.mean() < 0.7, left.mean()
+
+        # Stopping one leaves the other streaming and recording.
+        pages["one"].frame_locator(WEBRTC_IFRAME).get_by_role("button", name="Stop").click()
+        wait_for("session one complete", lambda: completed(store, sid["one"]), 60)
+        n_one, n_two = store.count_samples(sid["one"]), store.count_samples(sid["two"])
+        time.sleep(5)
+        assert store.count_samples(sid["one"]) == n_one
+        assert store.count_samples(sid["two"]) > n_two + 10, "stream two stopped too"
+        assert store.get_session(sid["two"]).status == "recording"
+        assert shown_session(pages["two"]) == sid["two"]
+        pages["two"].frame_locator(WEBRTC_IFRAME).get_by_role("button", name="Stop").click()
+        wait_for("session two complete", lambda: completed(store, sid["two"]), 60)
+        for page in pages.values():
+            page.context.browser.close()
+    store.dispose()
