@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 from harness import AppProcess, free_port, require_nginx, run_app
 
 from emotion_core.store import sqlite_url
@@ -20,22 +18,6 @@ def app_server(tmp_path):
     db = tmp_path / "e2e.db"
     with run_app(tmp_path, {"EMOTION_DB_URL": sqlite_url(db)}) as app:
         yield app.url, db
-
-
-@pytest.fixture
-def pg_database(pg_url):
-    """A fresh PostgreSQL database of its own on the test server (the store tests empty
-    the shared one), dropped afterwards: yields its SQLAlchemy URL."""
-    name = f"emotion_e2e_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(pg_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield sa.engine.make_url(pg_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @dataclass
