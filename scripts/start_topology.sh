@@ -5,5 +5,5 @@
 # Usage: scripts/start_topology.sh [--app-ports 8501 8502 8503] [--proxy-port 8080]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install_nginx.sh
+scripts/apt_install.sh nginx nginx
 exec .venv/bin/python -m scripts.topology "$@"

@@ -8,10 +8,12 @@ if ! command -v chromium >/dev/null; then
   SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
   $SUDO apt-get update -qq && $SUDO apt-get install -y -qq chromium >/dev/null
 fi
-# Debian's nginx for the deployment-topology browser test (two app processes behind it);
-# required from here on: the test fails, not skips, if the install did not work.
-bash scripts/install_nginx.sh || echo "warning: could not install nginx" >&2
-export EMOTION_REQUIRE_NGINX=1
+# Debian's nginx and coturn for the deployment's browser tests (two app processes behind
+# nginx; a stream relayed by TURN); required from here on: those tests fail, not skip,
+# if an install did not work.
+bash scripts/apt_install.sh nginx nginx || echo "warning: could not install nginx" >&2
+bash scripts/apt_install.sh turnserver coturn || echo "warning: could not install coturn" >&2
+export EMOTION_REQUIRE_NGINX=1 EMOTION_REQUIRE_COTURN=1
 .venv/bin/ruff check .
 # A real local PostgreSQL server for the store tests (they also run on SQLite).
 if [ -z "${EMOTION_TEST_PG_URL:-}" ]; then

@@ -83,13 +83,22 @@ def main_conf(run_dir: Path, site: Path) -> str:
     )
 
 
-def nginx_binary() -> str | None:
-    """nginx on PATH or where Debian puts it (/usr/sbin is not on every PATH)."""
-    for candidate in (*os.environ.get("PATH", "").split(os.pathsep), "/usr/sbin"):
-        path = Path(candidate) / "nginx"
+def find_binary(name: str) -> str | None:
+    """``name`` on PATH or in /usr/sbin, where Debian puts daemons (not on every PATH)."""
+    for folder in (*os.environ.get("PATH", "").split(os.pathsep), "/usr/sbin"):
+        path = Path(folder) / name
         if path.exists():
             return str(path)
     return None
+
+
+def nginx_binary() -> str | None:
+    return find_binary("nginx")
+
+
+def turnserver_binary() -> str | None:
+    """coturn's server (Debian package ``coturn``)."""
+    return find_binary("turnserver")
 
 
 def wait_http(url: str, proc: subprocess.Popen, seconds: float = 60) -> None:
@@ -140,6 +149,63 @@ def run_nginx(run_dir: Path, settings: ProxySettings) -> Iterator[str]:
         yield url
     finally:
         stop(proc)
+
+
+@dataclass(frozen=True)
+class TurnServer:
+    """A coturn relay on loopback with one long-term user."""
+
+    port: int
+    username: str
+    password: str
+
+    def ice_servers(self) -> list[dict[str, object]]:
+        """The ``EMOTION_ICE_SERVERS`` entry browsers get for it (UDP)."""
+        url = f"turn:127.0.0.1:{self.port}?transport=udp"
+        return [{"urls": [url], "username": self.username, "credential": self.password}]
+
+
+@contextmanager
+def run_turnserver(run_dir: Path, turn: TurnServer) -> Iterator[TurnServer]:
+    """coturn (Debian's ``turnserver``) on 127.0.0.1 until the block ends, relaying to
+    loopback peers (the app processes here); the compose file's coturn differs only in
+    its addresses and in relaying to the app network alone. Output: run_dir/turn.log."""
+    binary = turnserver_binary()
+    if binary is None:
+        raise FileNotFoundError("coturn is not installed (Debian: apt-get install coturn)")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    command = [
+        binary, "-n", "--log-file=stdout", "--simple-log", "--verbose",
+        "--listening-ip=127.0.0.1", "--relay-ip=127.0.0.1",
+        f"--listening-port={turn.port}", "--min-port=49160", "--max-port=49200",
+        "--lt-cred-mech", f"--user={turn.username}:{turn.password}", "--realm=emotion",
+        "--fingerprint", "--no-cli", "--no-tls", "--no-dtls", "--no-multicast-peers",
+        "--allow-loopback-peers", f"--pidfile={run_dir / 'turnserver.pid'}",
+        f"--userdb={run_dir / 'turndb'}",
+    ]  # fmt: skip
+    with (run_dir / "turn.log").open("wb") as out:
+        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            _wait_udp_listener(turn.port, proc)
+            yield turn
+        finally:
+            stop(proc)
+
+
+def _wait_udp_listener(port: int, proc: subprocess.Popen, seconds: float = 30) -> None:
+    """Until something listens on UDP ``port`` (coturn prints no ready line)."""
+    deadline = time.time() + seconds
+    hex_port = f":{port:04X}"
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"turnserver exited with status {proc.returncode}")
+        if any(
+            hex_port in line.split()[1]
+            for line in Path("/proc/net/udp").read_text().splitlines()[1:]
+        ):
+            return
+        time.sleep(0.3)
+    raise RuntimeError(f"turnserver did not listen on UDP {port} within {seconds:.0f} s")
 
 
 def streamlit_command(port: int, address: str = "127.0.0.1") -> list[str]:

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 import pytest
 
-from scripts.topology import AppProcess, nginx_binary
+from scripts.topology import AppProcess, nginx_binary, turnserver_binary
 from scripts.topology import run_app as run_app_process
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -106,11 +106,21 @@ def run_app(
 
 
 def require_nginx() -> None:
-    """nginx for the topology test: missing, it fails when EMOTION_REQUIRE_NGINX is set
-    (scripts/test.sh installs it and sets it), else the test is skipped with a message."""
-    if nginx_binary():
+    """nginx for the topology test (see :func:`require_installed`)."""
+    require_installed(nginx_binary(), "nginx", "nginx", "EMOTION_REQUIRE_NGINX")
+
+
+def require_coturn() -> None:
+    """coturn's turnserver for the TURN test (see :func:`require_installed`)."""
+    require_installed(turnserver_binary(), "turnserver", "coturn", "EMOTION_REQUIRE_COTURN")
+
+
+def require_installed(found: str | None, command: str, package: str, required_by: str) -> None:
+    """A missing server binary fails the test when ``required_by`` is set (scripts/test.sh
+    installs the package and sets it, so CI never skips silently), else skips it."""
+    if found:
         return
-    message = "nginx is missing: scripts/install_nginx.sh installs it (apt-get install nginx)"
-    if os.environ.get("EMOTION_REQUIRE_NGINX"):
+    message = f"{command} is missing: scripts/apt_install.sh {command} {package} installs it"
+    if os.environ.get(required_by):
         pytest.fail(message)
     pytest.skip(message)
