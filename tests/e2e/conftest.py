@@ -26,7 +26,6 @@ class Topology:
     apps: list[AppProcess]
     db_url: str  # the PostgreSQL database both write to
     access_log: Path  # nginx's, with the upstream each request went to
-    max_upload_mb: int
 
 
 @pytest.fixture
@@ -43,6 +42,4 @@ def topology(tmp_path, pg_database):
             access_log=str(tmp_path / "access.log"),
         )
         with run_nginx(tmp_path / "nginx", settings) as proxy:
-            yield Topology(
-                proxy, [one, two], pg_database, tmp_path / "access.log", settings.max_upload_mb
-            )
+            yield Topology(proxy, [one, two], pg_database, tmp_path / "access.log")
