@@ -62,14 +62,16 @@ def camera_frame(face_bgr: np.ndarray) -> np.ndarray:
     return canvas
 
 
-def two_faces_frame(portrait_bgr: np.ndarray) -> np.ndarray:
-    """Two copies of a portrait's head (its upper middle quarter, where the face is) side
-    by side, 320x320 each, on a black 640x480 picture: a second camera whose rows can be
-    told from :func:`camera_frame`'s by their face count."""
+def heads_frame(portrait_bgr: np.ndarray, count: int) -> np.ndarray:
+    """``count`` (1 or 2) copies of a portrait's head (its upper middle quarter, where the
+    face is), 320x320 each, side by side in the middle of a black 640x480 picture: two
+    cameras whose rows can be told apart by their face count."""
     h, w = portrait_bgr.shape[:2]
+    head = cv2.resize(portrait_bgr[: h // 2, w // 4 : w - w // 4], (320, 320))
     canvas = np.zeros((480, 640, 3), np.uint8)
-    small = cv2.resize(portrait_bgr[: h // 2, w // 4 : w - w // 4], (320, 320))
-    canvas[80:400, :320] = canvas[80:400, 320:] = small
+    left = (640 - 320 * count) // 2
+    for i in range(count):
+        canvas[80:400, left + 320 * i : left + 320 * (i + 1)] = head
     return canvas
 
 

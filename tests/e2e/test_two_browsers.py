@@ -1,17 +1,23 @@
 """End to end: two browsers stream to one app process at the same time and never mix.
 
 Chromium's fake camera belongs to its browser process, so the test launches two browsers
-with two camera files: one face in the middle, and two faces side by side. Each stream's
+with two camera files: one head in the middle, and two heads side by side. Each stream's
 rows can then be told apart by face count and position: each session must hold only its
 own camera's faces, each page must show only its own stream's live numbers, and stopping
 one stream must leave the other recording.
+
+Positions are compared within a frame, not as pixels: on a starved CPU Chromium lowers the
+camera's resolution mid-stream (640x480, then 480x360, 320x240), which also makes the
+tracker start new face ids.
 """
 
 from __future__ import annotations
 
 import re
+import statistics
 import time
 from collections.abc import Callable
+from functools import partial
 
 import pandas as pd
 import pytest
@@ -19,9 +25,8 @@ from harness import (
     CHROMIUM,
     WEBRTC_IFRAME,
     camera_flags,
-    camera_frame,
+    heads_frame,
     require_chromium,
-    two_faces_frame,
     write_y4m,
 )
 
@@ -29,7 +34,8 @@ from emotion_core.store import SessionStore, sqlite_url
 
 pytestmark = pytest.mark.e2e
 
-MIN_ROWS = 60  # per session before the rows are compared
+MIN_ROWS = 30  # per session before the rows are compared (kept short: a starved CPU
+# makes the browser drop a stream after ~40 s, docs/design.md)
 FACE_LINE = re.compile(r"Face #(\d+): (\w+) \((\d+)%\)")  # the Live panel's face lines
 SESSION_LINE = re.compile(r"Recording to session #(\d+)")
 
@@ -50,10 +56,9 @@ def shown_session(page) -> int | None:
     return int(found.group(1)) if found else None
 
 
-def shown_faces(page) -> set[int]:
-    """The face ids the page's live panel lists right now."""
-    text = page.locator('[data-testid="stMain"]').inner_text()
-    return {int(m.group(1)) for m in FACE_LINE.finditer(text)}
+def shown_faces(page) -> int:
+    """How many faces the page's live panel lists right now."""
+    return len(FACE_LINE.findall(page.locator('[data-testid="stMain"]').inner_text()))
 
 
 def shown_frames(page) -> int:
@@ -69,6 +74,17 @@ def faces_per_frame(rows: pd.DataFrame) -> pd.Series:
     return rows.groupby("frame_index")["face_id"].count()
 
 
+def first_ids(rows: pd.DataFrame) -> set[int]:
+    """The face ids of a session's first analysed frame."""
+    return set(rows.loc[rows["frame_index"] == rows["frame_index"].min(), "face_id"])
+
+
+def side_by_side(frame: pd.DataFrame) -> bool:
+    """Two boxes of one frame at the same height, apart by more than a face width."""
+    a, b = frame.sort_values("x").to_dict("records")
+    return abs(a["y"] - b["y"]) < a["h"] / 4 and b["x"] - a["x"] > a["w"]
+
+
 def test_two_browsers_stream_at_once_without_mixing(app_server, astronaut_bgr, tmp_path):
     require_chromium()
     from playwright.sync_api import sync_playwright
@@ -77,9 +93,9 @@ def test_two_browsers_stream_at_once_without_mixing(app_server, astronaut_bgr, t
     store = SessionStore(sqlite_url(db))
     with sync_playwright() as p:
         pages = {}
-        for name, layout in (("one", camera_frame), ("two", two_faces_frame)):
+        for name, heads in (("one", 1), ("two", 2)):
             cam = tmp_path / f"{name}.y4m"
-            write_y4m(cam, astronaut_bgr, layout=layout)
+            write_y4m(cam, astronaut_bgr, layout=partial(heads_frame, count=heads))
             browser = p.chromium.launch(
                 executable_path=CHROMIUM, headless=True, args=camera_flags(cam)
             )
@@ -101,13 +117,14 @@ def test_two_browsers_stream_at_once_without_mixing(app_server, astronaut_bgr, t
         assert {s.id for s in store.list_sessions()} == set(sid.values())
 
         # The pages' live numbers: each lists only its own camera's faces ...
-        seen = {n: set() for n in pages}
-        for _ in range(8):
+        listed = {n: [] for n in pages}
+        for _ in range(6):
             for n, page in pages.items():
-                seen[n] |= shown_faces(page)
+                listed[n].append(shown_faces(page))
             time.sleep(1)
-        assert seen["one"] == {1}, seen
-        assert seen["two"] >= {1, 2}, seen
+        assert statistics.median_low(listed["one"]) == 1, listed
+        assert statistics.median_low(listed["two"]) == 2, listed
+        assert max(listed["one"]) <= 1 and max(listed["two"]) <= 2, listed
         # ... and counts only its own stream's frames (a shared counter would show the sum).
         frames = {n: shown_frames(pg) for n, pg in pages.items()}
         time.sleep(2)  # the recorder writes every 0.5 s
@@ -115,16 +132,15 @@ def test_two_browsers_stream_at_once_without_mixing(app_server, astronaut_bgr, t
             stored = store.load_samples(s)["frame_index"].nunique()
             assert 0 < frames[n] <= stored + 5, (n, frames[n], stored)
 
-        # The stores' rows: one face in the middle vs two side by side, each stream with
-        # its own tracker (ids start at 1 in both).
+        # The store's rows: one face vs two side by side, each stream with its own
+        # tracker (both start at id 1).
         one, two = (store.load_samples(sid[n]) for n in ("one", "two"))
-        assert faces_per_frame(one).max() == 1
-        centre = one["x"] + one["w"] / 2
-        assert centre.between(200, 440).all(), centre.describe()
-        assert faces_per_frame(two).mode()[0] == 2 and faces_per_frame(two).max() == 2
-        assert one["face_id"].min() == 1 and {1, 2} <= set(two["face_id"].dropna())
-        left = (two["x"] + two["w"] / 2) < 320
-        assert 0.3 < left.mean() < 0.7, left.mean()
+        assert (faces_per_frame(one) == 1).mean() > 0.95, faces_per_frame(one).value_counts()
+        assert (faces_per_frame(two) == 2).mean() > 0.9, faces_per_frame(two).value_counts()
+        assert faces_per_frame(one).max() == 1 and faces_per_frame(two).max() == 2
+        assert first_ids(one) == {1} and first_ids(two) == {1, 2}
+        pairs = two.groupby("frame_index").filter(lambda f: len(f) == 2)
+        assert pairs.groupby("frame_index").apply(side_by_side).all()
 
         # Stopping one leaves the other streaming and recording.
         pages["one"].frame_locator(WEBRTC_IFRAME).get_by_role("button", name="Stop").click()
