@@ -24,6 +24,13 @@ def routed_requests(access_log) -> list[dict[str, str]]:
     return [m.groupdict() for m in map(LOG_LINE.search, access_log.read_text().splitlines()) if m]
 
 
+def websocket_logged(access_log) -> bool:
+    """Streamlit's WebSocket went through nginx (101 Switching Protocols) and has closed."""
+    return any(
+        r["path"] == "/_stcore/stream" and r["status"] == "101" for r in routed_requests(access_log)
+    )
+
+
 def test_stream_through_nginx_lands_in_postgres_and_shows_on_the_other_process(
     topology, astronaut_bgr, tmp_path
 ):
@@ -49,7 +56,7 @@ def test_stream_through_nginx_lands_in_postgres_and_shows_on_the_other_process(
         else:
             pytest.fail("no analysed frames reached the shared PostgreSQL database")
         sid = sessions[0].id
-        comp.get_by_role("button", name="Stop", exact=True).click()
+        comp.get_by_role("button", name="Stop", exact=True).click(timeout=120_000)
         deadline = time.time() + 30
         while time.time() < deadline and store.get_session(sid).status != "complete":
             time.sleep(0.5)
@@ -57,7 +64,10 @@ def test_stream_through_nginx_lands_in_postgres_and_shows_on_the_other_process(
         assert len(store.list_sessions()) == 1
         rows = store.load_samples(sid)
         assert rows["face_id"].notna().mean() > 0.9 and rows["label"].mode()[0] == "happy"
-        context.close()  # ends the WebSocket, so nginx logs it
+        context.close()  # ends the WebSocket: nginx logs it once it has closed
+        deadline = time.time() + 30
+        while time.time() < deadline and not websocket_logged(topology.access_log):
+            time.sleep(0.5)
 
         # Sticky: once the browser had its routing cookie, every request (the WebSocket
         # that carried the stream's signalling included) went to one app process.

@@ -59,7 +59,7 @@ def test_stream_relayed_through_coturn(astronaut_bgr, tmp_path):
             else:
                 pytest.fail("no frames arrived through the TURN relay: " + turn_log(tmp_path))
             assert store.load_samples(sessions[0].id)["label"].mode()[0] == "happy"
-            comp.get_by_role("button", name="Stop", exact=True).click()
+            comp.get_by_role("button", name="Stop", exact=True).click(timeout=120_000)
             browser.close()
             store.dispose()
     # coturn logs each allocation's traffic when it ends: the browser's user, bytes relayed.

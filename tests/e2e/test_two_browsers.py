@@ -143,7 +143,9 @@ def test_two_browsers_stream_at_once_without_mixing(app_server, astronaut_bgr, t
         assert pairs.groupby("frame_index").apply(side_by_side).all()
 
         # Stopping one leaves the other streaming and recording.
-        pages["one"].frame_locator(WEBRTC_IFRAME).get_by_role("button", name="Stop").click()
+        pages["one"].frame_locator(WEBRTC_IFRAME).get_by_role("button", name="Stop").click(
+            timeout=120_000
+        )
         wait_for("session one complete", lambda: completed(store, sid["one"]), 60)
         n_one, n_two = store.count_samples(sid["one"]), store.count_samples(sid["two"])
         time.sleep(5)
@@ -151,7 +153,9 @@ def test_two_browsers_stream_at_once_without_mixing(app_server, astronaut_bgr, t
         assert store.count_samples(sid["two"]) > n_two + 10, "stream two stopped too"
         assert store.get_session(sid["two"]).status == "recording"
         assert shown_session(pages["two"]) == sid["two"]
-        pages["two"].frame_locator(WEBRTC_IFRAME).get_by_role("button", name="Stop").click()
+        pages["two"].frame_locator(WEBRTC_IFRAME).get_by_role("button", name="Stop").click(
+            timeout=120_000
+        )
         wait_for("session two complete", lambda: completed(store, sid["two"]), 60)
         for page in pages.values():
             page.context.browser.close()
