@@ -19,6 +19,11 @@ LOG_LINE = re.compile(  # the emotion_routed log_format of deploy/nginx.conf.tem
     r"upstream=(?P<upstream>\S+) route=(?P<route>\S+)"
 )
 
+# What a widget shows: its text and the values of its inputs (a selectbox's choice may be
+# an input's value).
+SHOWN_TEXT_JS = """el => el.innerText + ' ' + Array.from(el.querySelectorAll('input'))
+  .map(i => i.value + ' ' + (i.getAttribute('aria-label') || '')).join(' ')"""
+
 
 def routed_requests(access_log) -> list[dict[str, str]]:
     return [m.groupdict() for m in map(LOG_LINE.search, access_log.read_text().splitlines()) if m]
@@ -82,8 +87,11 @@ def test_stream_through_nginx_lands_in_postgres_and_shows_on_the_other_process(
         # The other process never saw this browser, yet lists the session (same database).
         viewer = browser.new_page(viewport={"width": 1280, "height": 900})
         viewer.goto(f"{other.url}/analytics")
-        picker = viewer.locator('[data-testid="stSelectbox"]', has_text="Session to analyse")
-        picker.first.wait_for(timeout=120_000)
-        assert f"#{sid} ·" in picker.first.inner_text()
+        picker = viewer.locator('[data-testid="stSelectbox"]', has_text="Session to analyse").first
+        picker.wait_for(timeout=120_000)
+        deadline = time.time() + 60
+        while time.time() < deadline and f"#{sid} ·" not in picker.evaluate(SHOWN_TEXT_JS):
+            time.sleep(1)
+        assert f"#{sid} ·" in picker.evaluate(SHOWN_TEXT_JS), picker.evaluate(SHOWN_TEXT_JS)
         browser.close()
     store.dispose()
