@@ -35,6 +35,7 @@ DEFAULT_DB_PATH = Path("data") / "emotion_sessions.db"
 MARKER_NOTE_MAX = 100  # characters: a label such as "question 3", not a transcript
 OWNER_MAX = 200  # characters: an e-mail address, a user or a team name
 GAP_REASONS = ("paused", "not recorded")
+SCHEMA_LOCK_KEY = 0x456D6F74  # PostgreSQL advisory lock held while creating/migrating
 
 RAW_COLUMNS = tuple(f"raw_{e}" for e in LABELS)
 PROB_COLUMNS = tuple(f"p_{e}" for e in LABELS)
@@ -185,9 +186,13 @@ class SessionStore:
 
     def _create_schema(self) -> None:
         """Create missing tables, and migrate a database written by an older version
-        in place (its sessions and samples are kept)."""
-        metadata.create_all(self.engine)  # also adds the tables new since schema 1
+        in place (its sessions and samples are kept). On PostgreSQL several app processes
+        may open a fresh database at once (the deployment's replicas): a transaction-level
+        advisory lock lets one create or migrate while the others wait, then see it done."""
         with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(sa.select(sa.func.pg_advisory_xact_lock(SCHEMA_LOCK_KEY)))
+            metadata.create_all(conn)  # also adds the tables new since schema 1
             version = conn.execute(sa.select(sa.func.max(schema_info.c.version))).scalar()
             if version is None:
                 conn.execute(schema_info.insert().values(version=SCHEMA_VERSION))

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 import av
 import streamlit as st
 from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
+from emotion_core.ice import rtc_configuration
 from emotion_core.live import LiveSession
 from ui.live_controls import live_controls, record_switch, recording_status, snapshot_button
 from ui.live_panel import render_live_panel
@@ -48,13 +47,19 @@ def video_frame_callback(frame: av.VideoFrame) -> av.VideoFrame:
 
 
 # No STUN/TURN server unless configured: host candidates work on localhost and a LAN.
-ice_servers = json.loads(config("EMOTION_ICE_SERVERS") or "[]")
+try:
+    rtc_config = rtc_configuration(
+        config("EMOTION_ICE_SERVERS"), config("EMOTION_ICE_TRANSPORT_POLICY")
+    )
+except ValueError as exc:  # a deployment typo: say so, keep streaming on the LAN
+    st.error(f"{exc}. Streaming without STUN/TURN servers (localhost and LAN only).")
+    rtc_config = {"iceServers": []}
 ctx = webrtc_streamer(
     key="live",
     mode=WebRtcMode.SENDRECV,
     video_frame_callback=video_frame_callback,
     on_video_ended=live.stop,
-    rtc_configuration={"iceServers": ice_servers},
+    rtc_configuration=rtc_config,
     media_stream_constraints={"video": {"width": 640, "height": 480}, "audio": False},
     async_processing=True,
     translations={

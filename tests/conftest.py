@@ -6,12 +6,14 @@ from __future__ import annotations
 import pylibsrtp  # noqa: F401  isort: skip
 
 import os
+import uuid
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 import skimage.data
+import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parent.parent
 FER2013_DEFAULT = ROOT.parent / "shared" / "datasets" / "fer2013"
@@ -86,3 +88,28 @@ def db(tmp_path, monkeypatch):
     yield store
     store.dispose()
     get_store.clear()
+
+
+@pytest.fixture
+def pg_url() -> str:
+    """The test PostgreSQL server's URL (skipped without one, failed when required)."""
+    url = _pg_url()
+    if not url:
+        pytest.skip("set EMOTION_TEST_PG_URL (postgresql+psycopg://...) for PostgreSQL tests")
+    return url
+
+
+@pytest.fixture
+def pg_database(pg_url):
+    """A fresh PostgreSQL database of its own on the test server (the store tests empty
+    the shared one), dropped afterwards: yields its SQLAlchemy URL."""
+    name = f"emotion_e2e_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(pg_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield sa.engine.make_url(pg_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

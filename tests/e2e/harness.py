@@ -6,18 +6,16 @@ from __future__ import annotations
 import os
 import shutil
 import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+
+from scripts.topology import AppProcess, nginx_binary, turnserver_binary
+from scripts.topology import run_app as run_app_process
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -64,9 +62,28 @@ def camera_frame(face_bgr: np.ndarray) -> np.ndarray:
     return canvas
 
 
-def write_y4m(path: Path, face_bgr: np.ndarray, frames: int = 60) -> None:
-    """A 30 fps 640x480 fake-webcam file of ``face_bgr``, moving a little (Chromium loops it)."""
-    canvas = camera_frame(face_bgr)
+def heads_frame(portrait_bgr: np.ndarray, count: int) -> np.ndarray:
+    """``count`` (1 or 2) copies of a portrait's head (its upper middle quarter, where the
+    face is), 320x320 each, side by side in the middle of a black 640x480 picture: two
+    cameras whose rows can be told apart by their face count."""
+    h, w = portrait_bgr.shape[:2]
+    head = cv2.resize(portrait_bgr[: h // 2, w // 4 : w - w // 4], (320, 320))
+    canvas = np.zeros((480, 640, 3), np.uint8)
+    left = (640 - 320 * count) // 2
+    for i in range(count):
+        canvas[80:400, left + 320 * i : left + 320 * (i + 1)] = head
+    return canvas
+
+
+def write_y4m(
+    path: Path,
+    face_bgr: np.ndarray,
+    frames: int = 60,
+    layout: Callable[[np.ndarray], np.ndarray] = camera_frame,
+) -> None:
+    """A 30 fps 640x480 fake-webcam file of ``face_bgr`` placed by ``layout``, moving a
+    little (Chromium loops it)."""
+    canvas = layout(face_bgr)
     with path.open("wb") as fh:
         fh.write(b"YUV4MPEG2 W640 H480 F30:1 Ip A1:1 C420jpeg\n")
         for i in range(frames):
@@ -74,52 +91,38 @@ def write_y4m(path: Path, face_bgr: np.ndarray, frames: int = 60) -> None:
             fh.write(b"FRAME\n" + cv2.cvtColor(shifted, cv2.COLOR_BGR2YUV_I420).tobytes())
 
 
-@dataclass
-class AppProcess:
-    url: str
-    proc: subprocess.Popen
-    log: Path
-
-
-def wait_healthy(url: str, proc: subprocess.Popen, log: Path, seconds: float = 60) -> None:
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
-                return
-        except OSError:
-            if proc.poll() is not None:
-                break
-            time.sleep(0.5)
-    proc.kill()
-    pytest.fail(f"the app at {url} did not start: " + log.read_text()[-2000:])
-
-
 @contextmanager
 def run_app(
     workdir: Path, env: Mapping[str, str], port: int | None = None, name: str = "server"
 ) -> Iterator[AppProcess]:
-    """``streamlit run app.py`` on 127.0.0.1 with ``env`` added, until the block ends."""
-    port = port or free_port()
+    """The app as scripts/topology.py runs it, on 127.0.0.1 with ``env`` added and aioice
+    offering loopback (``SITE``), until the block ends; its output in ``workdir/name.log``."""
     log = workdir / f"{name}.log"
-    full_env = {**os.environ, "PYTHONPATH": f"{SITE}:{ROOT}", **env}
-    command = [
-        sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
-        "--server.headless", "true", "--server.address", "127.0.0.1",
-        "--server.port", str(port), "--browser.gatherUsageStats", "false",
-        "--server.fileWatcherType", "none",
-    ]  # fmt: skip
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            command, cwd=ROOT, env=full_env, stdout=out, stderr=subprocess.STDOUT
-        )
-        url = f"http://127.0.0.1:{port}"
+    full_env = {"PYTHONPATH": f"{SITE}:{ROOT}", **env}
+    with ExitStack() as stack:
         try:
-            wait_healthy(url, proc, log)
-            yield AppProcess(url, proc, log)
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            app = stack.enter_context(run_app_process(port or free_port(), full_env, log))
+        except RuntimeError as exc:
+            pytest.fail(f"the app did not start ({exc}): " + log.read_text()[-2000:])
+        yield app
+
+
+def require_nginx() -> None:
+    """nginx for the topology test (see :func:`require_installed`)."""
+    require_installed(nginx_binary(), "nginx", "nginx", "EMOTION_REQUIRE_NGINX")
+
+
+def require_coturn() -> None:
+    """coturn's turnserver for the TURN test (see :func:`require_installed`)."""
+    require_installed(turnserver_binary(), "turnserver", "coturn", "EMOTION_REQUIRE_COTURN")
+
+
+def require_installed(found: str | None, command: str, package: str, required_by: str) -> None:
+    """A missing server binary fails the test when ``required_by`` is set (scripts/test.sh
+    installs the package and sets it, so CI never skips silently), else skips it."""
+    if found:
+        return
+    message = f"{command} is missing: scripts/apt_install.sh {command} {package} installs it"
+    if os.environ.get(required_by):
+        pytest.fail(message)
+    pytest.skip(message)

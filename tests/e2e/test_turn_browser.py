@@ -1,0 +1,72 @@
+"""End to end through a TURN relay: the browser may use only relayed candidates
+(``EMOTION_ICE_TRANSPORT_POLICY=relay``), so every frame reaches the app through a real
+coturn configured by ``EMOTION_ICE_SERVERS``, as a browser behind NAT would."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+
+import pytest
+from harness import (
+    CHROMIUM,
+    WEBRTC_IFRAME,
+    camera_flags,
+    free_port,
+    require_chromium,
+    require_coturn,
+    run_app,
+    write_y4m,
+)
+
+from emotion_core.store import SessionStore, sqlite_url
+from scripts.topology import TurnServer, run_turnserver
+
+pytestmark = pytest.mark.e2e
+
+
+def test_stream_relayed_through_coturn(astronaut_bgr, tmp_path):
+    require_chromium()
+    require_coturn()
+    from playwright.sync_api import sync_playwright
+
+    turn = TurnServer(port=free_port(), username="emotion", password="relay-test")
+    db = tmp_path / "turn.db"
+    cam = tmp_path / "face.y4m"
+    write_y4m(cam, astronaut_bgr)
+    with run_turnserver(tmp_path / "turn", turn):
+        env = {
+            "EMOTION_DB_URL": sqlite_url(db),
+            "EMOTION_ICE_SERVERS": json.dumps(turn.ice_servers()),
+            "EMOTION_ICE_TRANSPORT_POLICY": "relay",
+        }
+        with run_app(tmp_path, env) as app, sync_playwright() as p:
+            browser = p.chromium.launch(
+                executable_path=CHROMIUM, headless=True, args=camera_flags(cam)
+            )
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(app.url)
+            comp = page.frame_locator(WEBRTC_IFRAME)
+            comp.get_by_role("button", name="Start", exact=True).click(timeout=120_000)
+            store = SessionStore(sqlite_url(db))
+            deadline = time.time() + 180
+            while time.time() < deadline:
+                sessions = store.list_sessions()
+                if sessions and store.count_samples(sessions[0].id) >= 30:
+                    break
+                time.sleep(1)
+            else:
+                pytest.fail("no frames arrived through the TURN relay: " + turn_log(tmp_path))
+            assert store.load_samples(sessions[0].id)["label"].mode()[0] == "happy"
+            comp.get_by_role("button", name="Stop", exact=True).click(timeout=120_000)
+            browser.close()
+            store.dispose()
+    # coturn logs each allocation's traffic when it ends: the browser's user, bytes relayed.
+    log = turn_log(tmp_path)
+    relayed = [int(b) for b in re.findall(r"username=<emotion>, rp=\d+, rb=(\d+)", log)]
+    assert relayed and max(relayed) > 100_000, log[-3000:]
+
+
+def turn_log(tmp_path) -> str:
+    return (tmp_path / "turn" / "turn.log").read_text(errors="replace")
