@@ -139,7 +139,7 @@ class StreamlitPage:
         self.component_id: str | None = None
         self.component_args: dict = {}
         self.component_changed = asyncio.Event()
-        self.texts: list[str] = []  # alerts and markdown, newest last
+        self.texts: list[tuple[float, str]] = []  # (when, alert or markdown), newest last
         self.metrics: dict[str, str] = {}
         self.runs_finished = 0
         self.page_hash = ""
@@ -220,9 +220,9 @@ class StreamlitPage:
             self.component_args = json.loads(element.component_instance.json_args or "{}")
             self.component_changed.set()
         elif kind == "alert":
-            self.texts.append(element.alert.body)
+            self.texts.append((time.monotonic(), element.alert.body))
         elif kind == "markdown":
-            self.texts.append(element.markdown.body)
+            self.texts.append((time.monotonic(), element.markdown.body))
         elif kind == "metric":
             self.metrics[element.metric.label] = element.metric.body
         del self.texts[:-50]
@@ -239,12 +239,24 @@ class StreamlitPage:
 
         self._auto[fragment_id] = asyncio.create_task(tick())
 
-    def find(self, pattern: str) -> re.Match | None:
-        """The newest on-screen text matching ``pattern``."""
-        for text in reversed(self.texts):
+    def find(self, pattern: str, within_s: float | None = None) -> re.Match | None:
+        """The newest text matching ``pattern`` (sent in the last ``within_s`` seconds)."""
+        now = time.monotonic()
+        for when, text in reversed(self.texts):
+            if within_s is not None and now - when > within_s:
+                return None
             found = re.search(pattern, text)
             if found:
                 return found
+        return None
+
+    async def wait_text(self, pattern: str, timeout: float) -> re.Match | None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = self.find(pattern)
+            if found:
+                return found
+            await asyncio.sleep(0.2)
         return None
 
 
@@ -335,7 +347,9 @@ class LiveClient:
     def summary(self) -> dict:
         r = self.returned
         lat = sorted(r.latencies_ms)
+        busy = self.page.find(r"analysing 1 in (\d+) frames", within_s=2.5)
         return {
+            "busy_every_n": int(busy.group(1)) if busy else 1,
             "sent": self.camera.sent,
             "returned_frames": r.frames,
             "returned_distinct": r.distinct,
@@ -347,12 +361,17 @@ class LiveClient:
         }
 
 
-async def run(url: str, seconds: float, drop_after: float | None) -> dict:
+async def run(
+    url: str, seconds: float, drop_after: float | None = None, go_file: str | None = None
+) -> dict:
+    """Start, stream ``seconds`` (measured), stop; the summary as a dict."""
     client = LiveClient(url)
     t0 = time.monotonic()
     await client.start()
     print(json.dumps({"event": "streaming", "session_id": client.session_id(),
                       "start_s": round(time.monotonic() - t0, 2)}), flush=True)  # fmt: skip
+    while go_file and not os.path.exists(go_file):  # a barrier: all streams measured together
+        await asyncio.sleep(0.1)
     if drop_after is not None:
         await asyncio.sleep(drop_after)
         os.kill(os.getpid(), signal.SIGKILL)  # a closed tab: no STOP, no clean close
@@ -375,11 +394,19 @@ async def run(url: str, seconds: float, drop_after: float | None) -> dict:
         measured_from=time.time() - elapsed,
     )
     await client.stop()
-    await asyncio.sleep(1.5)  # the page's final run says how many frames were recorded
-    found = client.page.find(r"Session (\d+) recorded (\d+) frames")
+    # After STOP the page says how many frames the stream analysed.
+    found = await client.page.wait_text(r"Session (\d+) recorded (\d+) frames", 30)
     summary["page_frames_analysed"] = int(found.group(2)) if found else None
     await client.close()
     return summary
+
+
+async def visit(url: str, timeout: float = 120) -> None:
+    """Open the Live page and leave without streaming (a short-lived tab)."""
+    page = StreamlitPage(url)
+    await page.open()
+    await page.wait_component(lambda args: True, timeout)
+    await page.close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -387,9 +414,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("url", help="the app, e.g. http://127.0.0.1:8501")
     p.add_argument("--seconds", type=float, default=20, help="how long to stream (measured)")
     p.add_argument("--drop-after", type=float, help="SIGKILL this process after S seconds")
+    p.add_argument("--go", help="wait for this file to exist before the measured seconds")
     args = p.parse_args(argv)
     use_loopback_only()
-    print(json.dumps(asyncio.run(run(args.url, args.seconds, args.drop_after))), flush=True)
+    summary = asyncio.run(run(args.url, args.seconds, args.drop_after, args.go))
+    print(json.dumps(summary), flush=True)
     return 0
 
 
