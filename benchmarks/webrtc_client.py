@@ -198,8 +198,10 @@ class StreamlitPage:
             msg = ForwardMsg()
             msg.ParseFromString(data)
             kind = msg.WhichOneof("type")
-            if kind == "new_session" and msg.new_session.page_script_hash:
-                self.page_hash = msg.new_session.page_script_hash
+            if kind == "navigation" and msg.navigation.page_script_hash:
+                # The page now on screen, sent back with every rerun as the browser does:
+                # streamlit-webrtc stops a stream whose session reports another page.
+                self.page_hash = msg.navigation.page_script_hash
             elif kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
                 self._element(msg.delta.new_element)
             elif kind == "auto_rerun":

@@ -13,6 +13,12 @@ frames per analysis. Frames that are neither analysed nor passed through in time
 dropped by streamlit-webrtc (only the newest waiting frame reaches the callback), which
 makes the returned video stutter; skipping analysis keeps it at the camera's rate.
 
+I is the interval at which frames can reach the video thread: the camera's (the
+shortest recent gap between frame times; frames streamlit-webrtc dropped make some gaps
+longer, never shorter) while frames are waiting for the thread, or, when the thread
+has been waiting for frames, the typical gap between those frames: when decoding is
+what is slow (a starved CPU), skipping analysis would not bring frames any faster.
+
 N rises as soon as the measured times ask for it and falls only after they have asked
 for less for ``settle_s`` seconds of stream time, so it does not flap. The first
 ``warmup_s`` seconds are not judged, and the first analysed frame (which builds the
@@ -25,6 +31,7 @@ instance per stream, called from its video thread only.
 from __future__ import annotations
 
 import math
+import statistics
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -40,6 +47,8 @@ class OverloadPolicy:
     settle_s: float = 2.0  # stream seconds of lower load before N steps down
     warmup_s: float = 2.0  # stream seconds before the first judgement
     interval_window: int = 60  # frames over which the camera interval is estimated
+    idle_s: float = 0.002  # a wait longer than this before a frame: it was not queued
+    queued_run: int = 3  # this many queued frames in a row: frames are waiting for us
 
     def __post_init__(self) -> None:
         if not 0.1 <= self.busy_share <= 1.0:
@@ -59,6 +68,9 @@ class FrameSkipper:
         self.analyse_s: float | None = None  # A, running average
         self.pass_s: float | None = None  # S, running average
         self._gaps: deque[float] = deque(maxlen=self.policy.interval_window)
+        self._idle_gaps: deque[float] = deque(maxlen=self.policy.interval_window // 2)
+        self._queued = 0  # frames in a row that found the thread busy (no wait before them)
+        self._last_done: float | None = None
         self._t0: float | None = None
         self._last_t: float | None = None
         self._since_analysed = 0
@@ -69,9 +81,14 @@ class FrameSkipper:
 
     @property
     def interval_s(self) -> float | None:
-        """The camera's frame interval: the shortest recent gap between frame times
-        (frames streamlit-webrtc dropped make some gaps longer, never shorter)."""
-        return min(self._gaps) if self._gaps else None
+        """The interval frames can come at (see the module): the camera's while frames
+        queue, the typical gap between frames the thread waited for otherwise."""
+        if not self._gaps:
+            return None
+        camera = min(self._gaps)
+        if self._queued >= self.policy.queued_run or not self._idle_gaps:
+            return camera
+        return max(camera, statistics.median(self._idle_gaps))
 
     def decide(self, t: float, floor_n: int = 1) -> bool:
         """Whether to analyse the frame of stream time ``t`` (seconds); ``floor_n`` is
@@ -79,8 +96,14 @@ class FrameSkipper:
         self._started = time.perf_counter()
         if self._t0 is None:
             self._t0 = t
+        waited = (
+            self._last_done is not None and self._started - self._last_done > self.policy.idle_s
+        )
+        self._queued = 0 if waited else self._queued + 1
         if self._last_t is not None and t > self._last_t:
             self._gaps.append(t - self._last_t)
+            if waited:
+                self._idle_gaps.append(t - self._last_t)
         self._last_t = t
         if self.every_n <= floor_n:  # not busy: the user's frames (0, N, 2N, ...)
             analyse = self._seen % floor_n == 0
@@ -92,7 +115,8 @@ class FrameSkipper:
 
     def done(self, analysed: bool) -> None:
         """The frame left the video thread; ``analysed``: it was analysed."""
-        busy = time.perf_counter() - self._started
+        self._last_done = time.perf_counter()
+        busy = self._last_done - self._started
         a = self.policy.ema
         if analysed and not self._first_done:  # it built the detector: not typical
             self._first_done = True

@@ -165,3 +165,23 @@ def test_a_stream_that_keeps_sending_is_not_ended(classifier, store, astronaut_f
     while watchdog.running and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not watchdog.running
+
+
+def test_frames_that_come_rarely_are_all_analysed_though_the_camera_is_fast(
+    classifier, astronaut_frame
+):
+    """Decoding starved, not analysis: the thread waits for each frame, and frames of a
+    fast camera arrive far apart. Skipping analysis would not bring them faster."""
+    pipeline = FramePipeline(classifier, AnalysisSettings(mirror=False))
+    skipper = FrameSkipper(QUICK)
+    _run(pipeline, skipper, astronaut_frame, [i * FAST for i in range(200)])
+    assert skipper.every_n > 1  # the camera's 5 ms gaps are still in the window
+    t = 200 * FAST
+    out = []
+    for i in range(20):  # every 0.5 s of stream time, after the thread has waited
+        time.sleep(0.01)
+        out += _run(pipeline, skipper, astronaut_frame, [t + i * 0.5])
+    assert skipper.interval_s == pytest.approx(0.5)
+    assert skipper.every_n == 1
+    assert all(r is not None for _, r, _ in out[-3:])
+    pipeline.close()
