@@ -16,11 +16,12 @@ makes the returned video stutter; skipping analysis keeps it at the camera's rat
 I is the interval at which frames can reach the video thread: the camera's (the
 shortest recent gap between frame times; frames streamlit-webrtc dropped make some gaps
 longer, never shorter) while frames are waiting for the thread, or, when the thread
-has been waiting for frames, the typical gap between those frames: when decoding is
-what is slow (a starved CPU), skipping analysis would not bring frames any faster.
+has been waiting for frames, the typical wall time between their arrivals: when
+decoding is what is slow (a starved CPU), frames come late and in order, and skipping
+analysis would not bring them any faster.
 
 N rises as soon as the measured times ask for it and falls only after they have asked
-for less for ``settle_s`` seconds of stream time, so it does not flap. The first
+for less for ``settle_s`` seconds (wall time), so it does not flap. The first
 ``warmup_s`` seconds are not judged, and the first analysed frame (which builds the
 detector) is not measured.
 
@@ -44,7 +45,7 @@ class OverloadPolicy:
     busy_share: float = 0.8  # u: share of the camera interval the video thread may use
     max_every_n: int = 30  # never analyse less than one frame in this many
     ema: float = 0.2  # weight of the newest measurement in the running averages
-    settle_s: float = 2.0  # stream seconds of lower load before N steps down
+    settle_s: float = 2.0  # seconds (wall time) of lower load before N steps down
     warmup_s: float = 2.0  # stream seconds before the first judgement
     interval_window: int = 60  # frames over which the camera interval is estimated
     idle_s: float = 0.002  # a wait longer than this before a frame: it was not queued
@@ -71,18 +72,19 @@ class FrameSkipper:
         self._idle_gaps: deque[float] = deque(maxlen=self.policy.interval_window // 2)
         self._queued = 0  # frames in a row that found the thread busy (no wait before them)
         self._last_done: float | None = None
+        self._last_arrival: float | None = None
         self._t0: float | None = None
         self._last_t: float | None = None
         self._since_analysed = 0
         self._seen = 0
-        self._calm_since: float | None = None  # stream time N could have been lower from
+        self._calm_since: float | None = None  # when (perf_counter) N could have been lower
         self._started = 0.0
         self._first_done = False
 
     @property
     def interval_s(self) -> float | None:
         """The interval frames can come at (see the module): the camera's while frames
-        queue, the typical gap between frames the thread waited for otherwise."""
+        queue, the typical wall time between frames the thread waited for otherwise."""
         if not self._gaps:
             return None
         camera = min(self._gaps)
@@ -96,14 +98,14 @@ class FrameSkipper:
         self._started = time.perf_counter()
         if self._t0 is None:
             self._t0 = t
-        waited = (
-            self._last_done is not None and self._started - self._last_done > self.policy.idle_s
-        )
+        last = self._last_done
+        waited = last is not None and self._started - last > self.policy.idle_s
         self._queued = 0 if waited else self._queued + 1
+        if waited and self._last_arrival is not None:
+            self._idle_gaps.append(self._started - self._last_arrival)
+        self._last_arrival = self._started
         if self._last_t is not None and t > self._last_t:
             self._gaps.append(t - self._last_t)
-            if waited:
-                self._idle_gaps.append(t - self._last_t)
         self._last_t = t
         if self.every_n <= floor_n:  # not busy: the user's frames (0, N, 2N, ...)
             analyse = self._seen % floor_n == 0
@@ -146,6 +148,6 @@ class FrameSkipper:
         if needed >= self.every_n:
             self.every_n, self._calm_since = needed, None
         elif self._calm_since is None:
-            self._calm_since = t
-        elif t - self._calm_since >= self.policy.settle_s:
+            self._calm_since = self._last_done
+        elif self._last_done - self._calm_since >= self.policy.settle_s:
             self.every_n, self._calm_since = needed, None
