@@ -18,9 +18,9 @@ Bench-only code (``benchmarks/``): the app never imports it.
 
     .venv/bin/python benchmarks/webrtc_client.py http://127.0.0.1:8501 --seconds 20
 
-prints one JSON line (frames sent, returned, latencies, the page's counters). With
-``--drop-after S`` the process kills itself with SIGKILL after S seconds of streaming:
-no Stop, no goodbye, like a closed tab or a dead laptop.
+prints a JSON line when it streams, then one with its figures (frames sent, returned,
+latencies, the page's counters). Killing the process with SIGKILL while it streams
+leaves the server what a closed tab leaves it (tests/e2e/test_dropped_client.py).
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ import contextlib
 import json
 import os
 import re
-import signal
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -363,9 +362,7 @@ class LiveClient:
         }
 
 
-async def run(
-    url: str, seconds: float, drop_after: float | None = None, go_file: str | None = None
-) -> dict:
+async def run(url: str, seconds: float, go_file: str | None = None) -> dict:
     """Start, stream ``seconds`` (measured), stop; the summary as a dict."""
     client = LiveClient(url)
     t0 = time.monotonic()
@@ -374,9 +371,6 @@ async def run(
                       "start_s": round(time.monotonic() - t0, 2)}), flush=True)  # fmt: skip
     while go_file and not os.path.exists(go_file):  # a barrier: all streams measured together
         await asyncio.sleep(0.1)
-    if drop_after is not None:
-        await asyncio.sleep(drop_after)
-        os.kill(os.getpid(), signal.SIGKILL)  # a closed tab: no STOP, no clean close
     sent0, distinct0, lat0 = (
         client.camera.sent,
         client.returned.distinct,
@@ -415,11 +409,10 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("url", help="the app, e.g. http://127.0.0.1:8501")
     p.add_argument("--seconds", type=float, default=20, help="how long to stream (measured)")
-    p.add_argument("--drop-after", type=float, help="SIGKILL this process after S seconds")
     p.add_argument("--go", help="wait for this file to exist before the measured seconds")
     args = p.parse_args(argv)
     use_loopback_only()
-    summary = asyncio.run(run(args.url, args.seconds, args.drop_after, args.go))
+    summary = asyncio.run(run(args.url, args.seconds, args.go))
     print(json.dumps(summary), flush=True)
     return 0
 
