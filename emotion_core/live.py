@@ -16,8 +16,10 @@ When the server cannot analyse every frame in time, a :class:`FrameSkipper` make
 stream analyse 1 in N frames and draw the last results on the others (the snapshot's
 ``busy_every_n`` says so to the page); the rows then simply come less often, and their
 ``frame_index`` counts every frame received, so the analysed rate stays readable in
-the session. A stream whose frames stop coming (a closed tab) is ended as
-``incomplete`` by the process's :data:`WATCHDOG` after ``stall_timeout_s``.
+the session. With ``stall_timeout_s`` (the Live page passes :data:`STALL_TIMEOUT_S`), a
+stream whose frames stop coming (a closed tab) is ended as ``incomplete`` by the
+process's :data:`WATCHDOG`; without it (callers that feed frames themselves, such as
+tests) a stream ends only with :meth:`stop`.
 """
 
 from __future__ import annotations
@@ -81,7 +83,7 @@ class LiveSession:
         store: SessionStore,
         model: ModelRef | None = None,
         overload: OverloadPolicy | None = None,
-        stall_timeout_s: float = STALL_TIMEOUT_S,
+        stall_timeout_s: float | None = None,
         watchdog: StallWatchdog = WATCHDOG,
     ) -> None:
         self._classifier, self._store, self._model = classifier, store, model
@@ -266,7 +268,7 @@ class LiveSession:
         (the watchdog's hook, see :mod:`emotion_core.stall_watchdog`); True when
         nothing is streaming any more."""
         with self._lock:
-            if self._pipeline is None:
+            if self._pipeline is None or self._stall_timeout_s is None:
                 return True
             if self._in_frame or now - self._last_frame_at < self._stall_timeout_s:
                 return False
@@ -315,7 +317,8 @@ class LiveSession:
         self._markers = self._analysed = 0
         self._snapshot = LiveSnapshot(streaming=True, recording=self._record)
         self._last_frame_at = stall_clock()
-        self._watchdog.watch(self)
+        if self._stall_timeout_s is not None:
+            self._watchdog.watch(self)
         return self._pipeline
 
     def _open_session(self, stream_time: float) -> None:
