@@ -45,13 +45,16 @@ from emotion_core.store import SessionStore, sqlite_url
 TTL_S = 120  # Streamlit's server.disconnectedSessionTTL default
 
 
-def sample(server: psutil.Process, label: str) -> dict:
-    return {
+def sample(server: psutil.Process, label: str, show: bool = False) -> dict:
+    found = {
         "label": label,
         "t": round(time.time(), 1),
         "rss_mb": round(server.memory_info().rss / 2**20, 1),
         "threads": server.num_threads(),
     }
+    if show:  # printed as taken, so a run cut short still has its figures
+        print(json.dumps(found), flush=True)
+    return found
 
 
 def stored_frames(store: SessionStore, session_id: int) -> int:
@@ -192,11 +195,11 @@ def main(argv: list[str] | None = None) -> int:
         with run_app(tmp, {"EMOTION_DB_URL": sqlite_url(db)}, name="bench-soak") as app:
             store, server = SessionStore(sqlite_url(db)), psutil.Process(app.proc.pid)
             print(f"app {app.url}, pid {server.pid}, load {os.getloadavg()}", flush=True)
-            result["samples"].append(sample(server, "fresh"))
+            result["samples"].append(sample(server, "fresh", True))
             warm = clean_cycle(app.url, store, server, 5, tmp)
             print("warm-up", json.dumps(warm), flush=True)
             time.sleep(5)
-            result["samples"].append(sample(server, "baseline"))
+            result["samples"].append(sample(server, "baseline", True))
             for i in range(1, args.cycles + 1):
                 cycle = clean_cycle(app.url, store, server, args.seconds, tmp)
                 result["streamed_s"] += args.seconds
@@ -215,14 +218,14 @@ def main(argv: list[str] | None = None) -> int:
                     print("the server died", flush=True)
                     break
             time.sleep(10)
-            result["samples"].append(sample(server, "after 10 s"))
+            result["samples"].append(sample(server, "after 10 s", True))
             if not args.no_ttl_wait:
                 time.sleep(TTL_S + 5)
                 # Streamlit drops expired disconnected sessions only when it stores
                 # another one: a short visit (open the page, leave) makes it do so.
                 asyncio.run(visit(app.url))
                 time.sleep(5)
-                result["samples"].append(sample(server, f"after {TTL_S + 20} s"))
+                result["samples"].append(sample(server, f"after {TTL_S + 20} s", True))
             result["load_avg"] = os.getloadavg()
     result["wall_s"] = time.monotonic() - t_start
     print(report(result))
