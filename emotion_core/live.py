@@ -11,6 +11,15 @@ the classifier and store are shared by the whole server process.
 Pausing keeps the video flowing (with a "PAUSED" banner) but analyses and records
 nothing; recording switched off analyses without writing. Both stretches are stored
 as gaps of the session, so the analytics draw them as gaps, not as face-less time.
+
+When the server cannot analyse every frame in time, a :class:`FrameSkipper` makes the
+stream analyse 1 in N frames and draw the last results on the others (the snapshot's
+``busy_every_n`` says so to the page); the rows then simply come less often, and their
+``frame_index`` counts every frame received, so the analysed rate stays readable in
+the session. With ``stall_timeout_s`` (the Live page passes :data:`STALL_TIMEOUT_S`), a
+stream whose frames stop coming (a closed tab) is ended as ``incomplete`` by the
+process's :data:`WATCHDOG`; without it (callers that feed frames themselves, such as
+tests) a stream ends only with :meth:`stop`.
 """
 
 from __future__ import annotations
@@ -29,15 +38,18 @@ from emotion_core.classifier import EmotionClassifier
 from emotion_core.live_timeline import LiveTimeline
 from emotion_core.model_files import ModelRef, model_columns
 from emotion_core.overlay import draw_banner
+from emotion_core.overload import FrameSkipper, OverloadPolicy
 from emotion_core.pipeline import FramePipeline
 from emotion_core.recording import SessionRecorder
 from emotion_core.results import FaceResult, FrameResult
 from emotion_core.settings import AnalysisSettings
+from emotion_core.stall_watchdog import WATCHDOG, StallWatchdog, stall_clock
 from emotion_core.store import SessionStore, clean_note
 
 log = logging.getLogger(__name__)
 PAUSED_TEXT = "PAUSED - not analysed, not recorded"
 REPEAT_MARK_S = 1.0  # the same note again within this is the same click (see mark)
+STALL_TIMEOUT_S = 5.0  # no frame for this long: the viewer is gone (closed tab)
 
 
 class LiveError(RuntimeError):
@@ -59,15 +71,28 @@ class LiveSnapshot:
     paused: bool = False
     recording: bool = False  # frames are being written to session ``session_id`` now
     markers: int = 0
+    busy_every_n: int = 1  # > 1: the server is busy and analyses 1 in this many frames
 
 
 class LiveSession:
     """Per browser session; safe to call from the video thread and the page thread."""
 
     def __init__(
-        self, classifier: EmotionClassifier, store: SessionStore, model: ModelRef | None = None
+        self,
+        classifier: EmotionClassifier,
+        store: SessionStore,
+        model: ModelRef | None = None,
+        overload: OverloadPolicy | None = None,
+        stall_timeout_s: float | None = None,
+        watchdog: StallWatchdog = WATCHDOG,
     ) -> None:
         self._classifier, self._store, self._model = classifier, store, model
+        self._overload = overload or OverloadPolicy()
+        self._skipper = FrameSkipper(self._overload)
+        self._stall_timeout_s, self._watchdog = stall_timeout_s, watchdog
+        self._in_frame = False
+        self._last_frame_at = 0.0  # stall_clock() when the last frame left
+        self._analysed = 0
         self._lock = threading.Lock()
         self._settings = AnalysisSettings()
         self._pipeline: FramePipeline | None = None
@@ -206,6 +231,7 @@ class LiveSession:
                     self._open_session(t)
                 recorder = self._recorder if self._record else None
                 paused, self._last_t = self._paused, t
+                skipper, self._in_frame = self._skipper, True
             if self._last_wall:
                 inst = 1.0 / max(now - self._last_wall, 1e-3)
                 self._fps = inst if not self._fps else 0.9 * self._fps + 0.1 * inst
@@ -215,24 +241,46 @@ class LiveSession:
                 self._timeline.tick(t - self._t0_stream)
                 self._publish(recorder, paused=True)
             else:
-                annotated, result = pipeline.process(image_bgr, t - self._t0_stream, self._fps)
+                analyse = skipper.decide(t, pipeline.settings.analyse_every_n)
+                annotated, result = pipeline.process(
+                    image_bgr, t - self._t0_stream, self._fps, analyse=analyse
+                )
+                skipper.done(result is not None)
                 if result is not None:
+                    self._analysed += 1
                     if recorder is not None:
                         recorder.record(result, now, t - self._t0_session)
                     self._timeline.add(t - self._t0_stream, result)
                     self._last_faces = result.faces
                     self._counts.update(f.label for f in result.faces)
-                    self._publish(recorder, result, pipeline.settings.analyse_every_n)
+                    self._publish(recorder, result)
             self._last_frame = annotated
             return annotated
         except Exception:
             self.errors += 1
             log.exception("frame processing failed (%d errors so far)", self.errors)
             return image_bgr
+        finally:
+            self._in_frame, self._last_frame_at = False, stall_clock()
 
-    def stop(self) -> None:
-        """End the stream: close open gaps, flush the recorder, close the session,
-        free the detector, forget the last frame and the live timeline."""
+    def end_if_stalled(self, now: float) -> bool:
+        """End the stream as ``incomplete`` if no frame came for ``stall_timeout_s``
+        (the watchdog's hook, see :mod:`emotion_core.stall_watchdog`); True when
+        nothing is streaming any more."""
+        with self._lock:
+            if self._pipeline is None or self._stall_timeout_s is None:
+                return True
+            if self._in_frame or now - self._last_frame_at < self._stall_timeout_s:
+                return False
+            sid = self._recorder.session_id if self._recorder is not None else None
+        quiet = now - self._last_frame_at
+        log.warning("no frame for %.1f s: stream ended, session %s incomplete", quiet, sid)
+        self.stop("incomplete")
+        return True
+
+    def stop(self, status: str = "complete") -> None:
+        """End the stream: close open gaps, flush the recorder, close the session
+        with ``status``, free the detector, forget the last frame and the live timeline."""
         with self._lock:
             recorder, pipeline = self._recorder, self._pipeline
             gaps = []
@@ -246,13 +294,14 @@ class LiveSession:
         for gap in gaps:
             self._store.add_gap(*gap)
         if recorder is not None:
-            recorder.stop()
+            recorder.stop(status)
         if pipeline is not None:
             pipeline.close()
+        self._watchdog.forget(self)
         self._timeline.clear()
         self._snapshot = LiveSnapshot(
             session_id=self._snapshot.session_id,
-            frames_analysed=self._snapshot.frames_analysed,
+            frames_analysed=self._analysed,
             label_counts=self._snapshot.label_counts,
             errors=self.errors,
             markers=self._markers,
@@ -261,11 +310,15 @@ class LiveSession:
     # -- internals (callers hold the lock) ---------------------------------------------
     def _start(self, stream_time: float) -> FramePipeline:
         self._pipeline = FramePipeline(self._classifier, self._settings)
+        self._skipper = FrameSkipper(self._overload)
         self._t0_stream = self._last_t = stream_time
         self._counts.clear()
         self._fps = 0.0
-        self._markers = 0
+        self._markers = self._analysed = 0
         self._snapshot = LiveSnapshot(streaming=True, recording=self._record)
+        self._last_frame_at = stall_clock()
+        if self._stall_timeout_s is not None:
+            self._watchdog.watch(self)
         return self._pipeline
 
     def _open_session(self, stream_time: float) -> None:
@@ -285,7 +338,6 @@ class LiveSession:
         self,
         recorder: SessionRecorder | None,
         result: FrameResult | None = None,
-        every_n: int = 1,
         paused: bool = False,
     ) -> None:
         """A new snapshot for the page (video thread): a fresh result, or a paused frame."""
@@ -294,7 +346,7 @@ class LiveSession:
         self._snapshot = LiveSnapshot(
             session_id=recorder.session_id if recorder is not None else old.session_id,
             streaming=True,
-            frames_analysed=result.frame_index // every_n + 1 if fresh else old.frames_analysed,
+            frames_analysed=self._analysed,
             fps=self._fps,
             pipeline_ms=result.timings.total_ms if fresh else 0.0,
             faces=tuple((f.face_id, f.label, f.confidence) for f in result.faces) if fresh else (),
@@ -303,4 +355,10 @@ class LiveSession:
             paused=paused,
             recording=recorder is not None,
             markers=self._markers,
+            busy_every_n=self._busy_every_n(),
         )
+
+    def _busy_every_n(self) -> int:
+        """N of "analysing 1 in N frames" when the server chose it (above the user's)."""
+        auto, own = self._skipper.every_n, self._settings.analyse_every_n
+        return auto if auto > own else 1

@@ -112,19 +112,27 @@ class FramePipeline:
         )
 
     def process(
-        self, image: np.ndarray, timestamp: float, fps: float | None = None
+        self,
+        image: np.ndarray,
+        timestamp: float,
+        fps: float | None = None,
+        analyse: bool | None = None,
     ) -> tuple[np.ndarray, FrameResult | None]:
-        """Prepare, analyse (every Nth frame, as the settings say) and draw one frame.
+        """Prepare, analyse (every Nth frame, as the settings say, unless ``analyse``
+        decides) and draw one frame.
 
         Returns the annotated BGR frame and the new result, or None for a frame that
-        was not analysed (it shows the last result's overlay instead).
+        was not analysed (it shows the last result's overlay instead). ``frame_index``
+        counts every frame given, analysed or not.
         """
         s = self.settings
         frame = self.prepare(image)
         index = self._frames_seen
         self._frames_seen += 1
         fresh = None
-        if self._last is None or index % s.analyse_every_n == 0:
+        if analyse is None:
+            analyse = index % s.analyse_every_n == 0
+        if self._last is None or analyse:
             fresh = self._last = self.analyse(frame, index, timestamp)
         t0 = time.perf_counter()
         draw_overlay(frame, self._last, s, fps)

@@ -7,7 +7,7 @@ import streamlit as st
 from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
 from emotion_core.ice import rtc_configuration
-from emotion_core.live import LiveSession
+from emotion_core.live import STALL_TIMEOUT_S, LiveSession
 from ui.live_controls import live_controls, record_switch, recording_status, snapshot_button
 from ui.live_panel import render_live_panel
 from ui.resources import (
@@ -33,7 +33,10 @@ except Exception as exc:  # a missing or broken model file: say so, keep the app
     st.stop()
 
 if "live_session" not in st.session_state:
-    st.session_state.live_session = LiveSession(classifier, get_store(), model)
+    # A stream that stops sending frames (a closed tab) is ended after STALL_TIMEOUT_S.
+    st.session_state.live_session = LiveSession(
+        classifier, get_store(), model, stall_timeout_s=STALL_TIMEOUT_S
+    )
 live: LiveSession = st.session_state.live_session
 live.update_settings(settings)
 live.update_model(classifier, model)  # from the next START on

@@ -13,6 +13,7 @@ from streamlit.runtime.media_file_storage import MediaFileStorageError
 from streamlit.testing.v1 import AppTest
 
 from emotion_core.live import LiveSession
+from emotion_core.overload import OverloadPolicy
 from emotion_core.settings import AnalysisSettings
 from emotion_core.store import SessionStore, sqlite_url
 
@@ -70,6 +71,22 @@ def test_live_panel_shows_each_face_and_counters(classifier, tmp_path, astronaut
     live.stop()
     at.run()
     assert "recorded 5 frames" in at.info[0].value
+
+
+def test_live_panel_says_when_the_server_is_busy(classifier, tmp_path, astronaut_frame):
+    policy = OverloadPolicy(warmup_s=0.1)
+    live = LiveSession(classifier, SessionStore(sqlite_url(tmp_path / "s.db")), overload=policy)
+    live.update_settings(AnalysisSettings(mirror=False))
+    for i in range(100):  # a 200 fps camera: no server analyses every frame of it
+        live.process(astronaut_frame, i * 0.005)
+    n = live.snapshot().busy_every_n
+    assert n > 1
+    at = AppTest.from_function(panel_app, default_timeout=TIMEOUT)
+    at.session_state["live"] = live
+    at.run()
+    assert not at.exception
+    assert f"Server busy: analysing 1 in {n} frames" in at.warning[0].value
+    live.stop()
 
 
 def test_live_panel_says_when_no_face_is_in_view(classifier, tmp_path, astronaut_frame):

@@ -29,6 +29,12 @@ def render_live_panel(snap: LiveSnapshot, timeline: pd.DataFrame | None = None) 
                 "Open Session analytics to explore it or download its CSV report."
             )
         return
+    if snap.busy_every_n > 1:
+        st.warning(
+            f"Server busy: analysing 1 in {snap.busy_every_n} frames. The video stays "
+            "smooth; labels update less often until the load drops.",
+            icon=":material/speed:",
+        )
     cols = st.columns(4)
     cols[0].metric("Frames analysed", snap.frames_analysed)
     cols[1].metric("FPS", f"{snap.fps:.0f}")
