@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
+from emotion_core.access import Viewer
 from emotion_core.store import (
     DEFAULT_DB_PATH,
     OWNER_MAX,
@@ -57,9 +58,14 @@ class ApiKey:
     def active(self) -> bool:
         return self.revoked_at is None
 
+    @property
+    def viewer(self) -> Viewer:
+        """The key as a viewer of sessions: the web app's access rule (emotion_core.access)."""
+        return Viewer(owner=self.owner, sees_all=self.admin)
+
     def may_see(self, session_owner: str | None) -> bool:
         """Whether this key may read or delete a session owned by ``session_owner``."""
-        return self.admin or (session_owner is not None and session_owner == self.owner)
+        return self.viewer.may_see(session_owner)
 
 
 def hash_key(key: str) -> str:

@@ -65,9 +65,15 @@ class LiveSession:
     """Per browser session; safe to call from the video thread and the page thread."""
 
     def __init__(
-        self, classifier: EmotionClassifier, store: SessionStore, model: ModelRef | None = None
+        self,
+        classifier: EmotionClassifier,
+        store: SessionStore,
+        model: ModelRef | None = None,
+        owner: str | None = None,
     ) -> None:
+        """``owner``: who the recorded sessions belong to (emotion_core.access)."""
         self._classifier, self._store, self._model = classifier, store, model
+        self._owner = owner
         self._lock = threading.Lock()
         self._settings = AnalysisSettings()
         self._pipeline: FramePipeline | None = None
@@ -85,6 +91,7 @@ class LiveSession:
         self._last_frame: np.ndarray | None = None
         self._last_faces: tuple[FaceResult, ...] = ()  # of the last analysed frame
         self._timeline = LiveTimeline()
+        self._closed = False  # see close()
         self.errors = 0
 
     # -- page thread -----------------------------------------------------------------
@@ -200,6 +207,8 @@ class LiveSession:
         try:
             now = time.time()
             with self._lock:
+                if self._closed:  # checked under the lock: close() may run meanwhile
+                    return image_bgr
                 t = stream_time if stream_time is not None else now
                 pipeline = self._pipeline or self._start(t)
                 if self._record and self._recorder is None:
@@ -230,9 +239,18 @@ class LiveSession:
             log.exception("frame processing failed (%d errors so far)", self.errors)
             return image_bgr
 
-    def stop(self) -> None:
-        """End the stream: close open gaps, flush the recorder, close the session,
-        free the detector, forget the last frame and the live timeline."""
+    def close(self) -> None:
+        """End the stream for good (the user's sign-in expired): :meth:`stop` with the
+        session marked "incomplete" (every recorded row kept), then pass any frame the
+        browser still sends through untouched, never opening a new session. The page
+        makes a new LiveSession after the user signs in again."""
+        with self._lock:
+            self._closed = True
+        self.stop("incomplete")
+
+    def stop(self, status: str = "complete") -> None:
+        """End the stream: close open gaps, flush the recorder, close the session with
+        ``status``, free the detector, forget the last frame and the live timeline."""
         with self._lock:
             recorder, pipeline = self._recorder, self._pipeline
             gaps = []
@@ -246,7 +264,7 @@ class LiveSession:
         for gap in gaps:
             self._store.add_gap(*gap)
         if recorder is not None:
-            recorder.stop()
+            recorder.stop(status)
         if pipeline is not None:
             pipeline.close()
         self._timeline.clear()
@@ -270,7 +288,11 @@ class LiveSession:
 
     def _open_session(self, stream_time: float) -> None:
         self._recorder = SessionRecorder.start(
-            self._store, "webcam", self._settings.to_dict(), **model_columns(self._model)
+            self._store,
+            "webcam",
+            self._settings.to_dict(),
+            owner=self._owner,
+            **model_columns(self._model),
         )
         self._t0_session = stream_time
 
