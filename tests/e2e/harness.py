@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,9 +97,18 @@ def wait_healthy(url: str, proc: subprocess.Popen, log: Path, seconds: float = 6
 
 @contextmanager
 def run_app(
-    workdir: Path, env: Mapping[str, str], port: int | None = None, name: str = "server"
+    workdir: Path,
+    env: Mapping[str, str],
+    port: int | None = None,
+    name: str = "server",
+    secrets: Path | None = None,
+    options: Sequence[str] = (),
 ) -> Iterator[AppProcess]:
-    """``streamlit run app.py`` on 127.0.0.1 with ``env`` added, until the block ends."""
+    """``streamlit run app.py`` on 127.0.0.1 with ``env`` added, until the block ends.
+
+    ``secrets``: the only secrets file the app reads (``--secrets.files``), so a test
+    can configure sign-in without touching the repository's ``.streamlit/``;
+    ``options``: more Streamlit command-line options (``--server.maxUploadSize 1``)."""
     port = port or free_port()
     log = workdir / f"{name}.log"
     full_env = {**os.environ, "PYTHONPATH": f"{SITE}:{ROOT}", **env}
@@ -108,6 +117,7 @@ def run_app(
         "--server.headless", "true", "--server.address", "127.0.0.1",
         "--server.port", str(port), "--browser.gatherUsageStats", "false",
         "--server.fileWatcherType", "none",
+        *(["--secrets.files", str(secrets)] if secrets else []), *options,
     ]  # fmt: skip
     with log.open("wb") as out:
         proc = subprocess.Popen(
@@ -121,5 +131,69 @@ def run_app(
             proc.terminate()
             try:
                 proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+@dataclass
+class OidcProvider:
+    """oidc-provider-mock: a real OpenID Connect provider whose sign-in page lets a test
+    type any subject (it becomes the user's ``sub`` and ``email``)."""
+
+    url: str
+    proc: subprocess.Popen
+
+    def auth_secrets(self, path: Path, **settings: str | int) -> Path:
+        """Write a secrets.toml that signs users in with this provider (the redirect URI
+        takes the app's port from Streamlit's ``{port}``), plus top-level ``settings``
+        such as ``EMOTION_ADMINS``; returns ``path``."""
+        top = "".join(f"{k} = {_toml(v)}\n" for k, v in settings.items())
+        path.write_text(
+            f"{top}[auth]\n"
+            'redirect_uri = "http://127.0.0.1:{port}/oauth2callback"\n'
+            f'cookie_secret = "{os.urandom(16).hex()}"\n'
+            'client_id = "emotion-app-test"\nclient_secret = "not-checked-by-the-mock"\n'
+            f'server_metadata_url = "{self.url}/.well-known/openid-configuration"\n'
+        )
+        return path
+
+
+def _toml(value: str | int) -> str:
+    return str(value) if isinstance(value, int) else '"' + value.replace('"', '\\"') + '"'
+
+
+@contextmanager
+def run_oidc_provider(workdir: Path) -> Iterator[OidcProvider]:
+    """oidc-provider-mock (requirements-dev.txt) on a free 127.0.0.1 port until the block
+    ends; its log is ``workdir/oidc.log``."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = workdir / "oidc.log"
+    command = [
+        sys.executable,
+        "-m",
+        "oidc_provider_mock",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
+    with log.open("wb") as out:
+        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.time() + 60
+            while True:
+                try:
+                    urllib.request.urlopen(f"{url}/.well-known/openid-configuration", timeout=1)
+                    break
+                except OSError:
+                    if proc.poll() is not None or time.time() > deadline:
+                        pytest.fail("oidc-provider-mock did not start: " + log.read_text()[-2000:])
+                    time.sleep(0.3)
+            yield OidcProvider(url, proc)
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 proc.kill()
