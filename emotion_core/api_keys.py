@@ -6,7 +6,8 @@ random 256-bit key needs no slow password hash: nobody can guess it from its SHA
 and checking it costs one indexed lookup per request. Each key belongs to an owner (a
 user, a team, an e-mail address): the sessions made through a key belong to its owner,
 a key sees only its owner's sessions, and an admin key sees every session, including
-those made in the web app (which have no owner). See README "HTTP API".
+those made without sign-in (which have no owner): the web app's rule,
+:mod:`emotion_core.access`. See README "HTTP API".
 
     python -m emotion_core.api_keys create --owner NAME [--admin] [--note TEXT] [--db URL]
     python -m emotion_core.api_keys list [--db URL]
