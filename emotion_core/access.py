@@ -36,7 +36,11 @@ class NoSuchSession(LookupError):
     """No session with that id that this viewer may see (one message for both cases)."""
 
     def __init__(self, session_id: object) -> None:
-        super().__init__(f"There is no session #{session_id}, or it is not yours.")
+        # Only a plain number is echoed: the id may come from a URL, and the message is
+        # shown as Markdown (a typed "![x](http://…)" must not become an image).
+        shown = str(session_id).strip()
+        label = f"session #{shown}" if shown.isdigit() and len(shown) < 20 else "such session"
+        super().__init__(f"There is no {label}, or it is not yours.")
         self.session_id = session_id
 
 

@@ -104,8 +104,14 @@ def test_forged_ids_are_no_such_session_never_an_error(three):
     store = three[0]
     mine = SessionAccess(store, Viewer(ALICE))
     for forged in FORGED_IDS:
-        with pytest.raises(NoSuchSession):
+        with pytest.raises(NoSuchSession) as caught:
             mine.get(forged)
+        assert str(caught.value) in (
+            f"There is no session #{forged}, or it is not yours.",
+            "There is no such session, or it is not yours.",  # not echoed: not a number
+        )
+    markdown = "![x](http://example.org/pixel.png)"
+    assert str(NoSuchSession(markdown)) == "There is no such session, or it is not yours."
 
 
 def test_owners_rename_delete_and_download_their_own(three):

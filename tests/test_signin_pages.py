@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 from test_access import ADMIN, ALICE, BOB, owned
 
 import ui.signin
+from emotion_core.access import NoSuchSession
 from ui.history import PICK_KEY, SESSION_PARAM
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,7 +82,7 @@ def test_a_forged_pick_in_widget_state_is_no_such_session(db, sessions, monkeypa
         at.session_state[PICK_KEY] = forged
         at.run()
         assert not at.exception
-        assert at.error[0].value == f"There is no session #{forged}, or it is not yours."
+        assert at.error[0].value == str(NoSuchSession(forged))
         assert at.selectbox(key=PICK_KEY).value == alice  # falls back to her own
         shown = " ".join(str(e.value) for e in (*at.markdown, *at.caption, *at.metric))
         assert "bold" not in shown

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import re
 import time
+import urllib.parse
 from pathlib import Path
 
 import cv2
@@ -30,6 +31,7 @@ from harness import (
 )
 from test_access import ADMIN, ALICE, BOB, owned
 
+from emotion_core.access import NoSuchSession
 from emotion_core.report import report_csv
 from emotion_core.store import SessionStore, sqlite_url
 
@@ -60,7 +62,9 @@ def sign_in(browser, url: str, who: str):
     return page
 
 
-def open_analytics(page, url: str, query: str = "") -> None:
+def open_analytics(page, url: str, session: object = None) -> None:
+    """Session analytics, optionally through a link to one session (``?session=``)."""
+    query = "" if session is None else "?" + urllib.parse.urlencode({"session": session})
     page.goto(f"{url}/analytics{query}")
     page.get_by_text("Session analytics").first.wait_for(timeout=LOAD_MS)
     page.get_by_text("Session to analyse").wait_for(timeout=LOAD_MS)
@@ -76,7 +80,7 @@ def listed_sessions(page) -> list[int]:
 
 
 def refused(page, sid: object) -> None:
-    page.get_by_text(f"There is no session #{sid}, or it is not yours.").wait_for(timeout=LOAD_MS)
+    page.get_by_text(str(NoSuchSession(sid))).wait_for(timeout=LOAD_MS)
 
 
 def test_two_users_see_only_their_own_sessions_and_an_admin_sees_all(oidc, tmp_path):
@@ -104,14 +108,14 @@ def test_two_users_see_only_their_own_sessions_and_an_admin_sees_all(oidc, tmp_p
         assert listed_sessions(alice) == [alice_sid]
         alice.get_by_text("Only your own sessions are listed.").wait_for()
         check_download(alice, store, alice_sid)
-        for forged in (bob_sid, old_sid, "abc"):  # guessing ids in the URL
-            open_analytics(alice, app.url, f"?session={forged}")
+        for forged in (bob_sid, old_sid, "![x](http://127.0.0.1:9/pixel.png)"):  # in the URL
+            open_analytics(alice, app.url, forged)
             refused(alice, forged)
             assert listed_sessions(alice) == [alice_sid]
-            assert SECRET not in alice.content()
+            assert SECRET not in alice.content() and alice.locator("img[alt=x]").count() == 0
 
         bob = sign_in(browser, app.url, BOB)
-        open_analytics(bob, app.url, f"?session={alice_sid}")
+        open_analytics(bob, app.url, alice_sid)
         refused(bob, alice_sid)
         assert listed_sessions(bob) == [bob_sid]
         picker = bob.get_by_test_id("stSelectbox").first.inner_text()
