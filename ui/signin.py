@@ -111,7 +111,8 @@ def account_sidebar(who: Viewer) -> None:
     if who.owner is None:
         return
     role = " (admin: sees every session)" if who.sees_all else ""
-    st.sidebar.caption(f"Signed in as **{_plain(who.owner)}**{role}")
+    name = who.owner.replace("`", "'")  # a code span: shown as typed, never a link
+    st.sidebar.caption(f"Signed in as `{name}`{role}")
     if st.sidebar.button("Sign out", icon=":material/logout:", key="signout"):
         st.logout()
 
@@ -137,8 +138,3 @@ def visibility_notice(who: Viewer) -> None:
         )
     else:
         st.caption("Only your own sessions are listed.")
-
-
-def _plain(text: str) -> str:
-    """``text`` safe inside Markdown: no emphasis, links or images from a user's name."""
-    return "".join("\\" + ch if ch in "\\`*_{}[]()#+-.!<>|~" else ch for ch in text)

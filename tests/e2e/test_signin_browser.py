@@ -12,6 +12,8 @@ import io
 import re
 import time
 import urllib.parse
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import cv2
@@ -70,6 +72,22 @@ def open_analytics(page, url: str, session: object = None) -> None:
     page.get_by_text("Session to analyse").wait_for(timeout=LOAD_MS)
 
 
+@contextmanager
+def evidence(pages: dict[str, object]) -> Iterator[None]:
+    """On a failure, keep a screenshot and the text of every page (``test-artifacts/``)."""
+    try:
+        yield
+    except Exception:
+        ARTIFACTS.mkdir(exist_ok=True)
+        for name, page in pages.items():
+            try:
+                page.screenshot(path=str(ARTIFACTS / f"signin_fail_{name}.png"), full_page=True)
+                (ARTIFACTS / f"signin_fail_{name}.txt").write_text(page.inner_text("body"))
+            except Exception as exc:  # a closed page: keep going, the first error matters
+                print(f"no evidence from {name}: {exc}")
+        raise
+
+
 def listed_sessions(page) -> list[int]:
     """The session ids the picker offers (the user's whole list)."""
     page.get_by_test_id("stSelectbox").first.click()
@@ -115,13 +133,15 @@ def test_two_users_see_only_their_own_sessions_and_an_admin_sees_all(oidc, tmp_p
             assert SECRET not in alice.content() and alice.locator("img[alt=x]").count() == 0
 
         bob = sign_in(browser, app.url, BOB)
-        open_analytics(bob, app.url, alice_sid)
-        refused(bob, alice_sid)
-        assert listed_sessions(bob) == [bob_sid]
-        picker = bob.get_by_test_id("stSelectbox").first.inner_text()
-        assert HTML_NAME in picker  # the name as text: no <b>, no <img>, no script run
-        assert bob.locator("img[src=x]").count() == 0 and bob.title() != "pwned"
-        delete_shown_session(bob, store, bob_sid)
+        with evidence({"bob": bob}):
+            open_analytics(bob, app.url, alice_sid)
+            refused(bob, alice_sid)
+            assert listed_sessions(bob) == [bob_sid]
+            box = bob.get_by_test_id("stSelectbox").first
+            shown = box.inner_text() + " ".join(i.input_value() for i in box.locator("input").all())
+            assert HTML_NAME in shown, shown  # as text: no <b>, no <img>, no script run
+            assert bob.locator("img[src=x]").count() == 0 and bob.title() != "pwned"
+            delete_shown_session(bob, store, bob_sid)
         assert store.get_session(alice_sid) is not None
 
         admin = sign_in(browser, app.url, ADMIN)
