@@ -17,6 +17,7 @@ from ui.resources import LAST_SESSION_KEY
 PICK_KEY = "analytics_session"
 SESSION_PARAM = "session"  # ?session=ID: a link to one session of Session analytics
 LINKED_KEY = "analytics_linked"  # st.session_state: the ?session= value last handled
+REFUSED_KEY = "analytics_refused"  # st.session_state: the refusal shown until a new pick
 
 
 def format_duration(seconds: float) -> str:
@@ -48,22 +49,25 @@ def check_requested(access: SessionAccess) -> None:
     """Refuse a session id the viewer may not open, from the link (``?session=ID``) or
     the picker's state: a "no such session" message that reveals nothing (the same for
     a missing id, a malformed one and another user's), and the request is dropped. A
-    valid link preselects its session."""
+    valid link preselects its session. The message stays until the user picks a session
+    (reruns in between do not hide it)."""
     asked = st.query_params.get(SESSION_PARAM)
     if asked is not None and asked != st.session_state.get(LINKED_KEY):  # a new link
         st.session_state[LINKED_KEY] = asked
         try:
             st.session_state[PICK_KEY] = access.get(asked).id
         except NoSuchSession as exc:
-            st.error(str(exc), icon=":material/block:")
+            st.session_state[REFUSED_KEY] = str(exc)
             del st.query_params[SESSION_PARAM]
     picked = st.session_state.get(PICK_KEY)
     if picked is not None:
         try:
             access.get(picked)
         except NoSuchSession as exc:
-            st.error(str(exc), icon=":material/block:")
+            st.session_state[REFUSED_KEY] = str(exc)
             del st.session_state[PICK_KEY]
+    if REFUSED_KEY in st.session_state:
+        st.error(st.session_state[REFUSED_KEY], icon=":material/block:")
 
 
 def check_picked_list(key: str, sessions: dict[int, SessionInfo]) -> None:
@@ -94,6 +98,7 @@ def pick_session(sessions: list[SessionInfo]) -> SessionInfo:
         list(by_id),
         key=PICK_KEY,
         format_func=lambda i: f"#{i} · {by_id[i].name} · {format_duration(by_id[i].duration_s)}",
+        on_change=lambda: st.session_state.pop(REFUSED_KEY, None),  # a new pick
     )
     st.query_params[SESSION_PARAM] = st.session_state[LINKED_KEY] = str(sid)
     return by_id[sid]
