@@ -90,8 +90,8 @@ def evidence(pages: dict[str, object]) -> Iterator[None]:
 
 def listed_sessions(page) -> list[int]:
     """The session ids the picker offers (the user's whole list)."""
-    page.get_by_test_id("stSelectbox").first.click()
-    page.get_by_role("option").first.wait_for(timeout=30_000)
+    page.get_by_test_id("stSelectbox").first.click(timeout=LOAD_MS)
+    page.get_by_role("option").first.wait_for(timeout=LOAD_MS)
     texts = page.get_by_role("option").all_inner_texts()
     page.keyboard.press("Escape")
     return [int(re.match(r"#(\d+)", t.strip()).group(1)) for t in texts]
