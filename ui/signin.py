@@ -92,7 +92,7 @@ def viewer() -> Viewer:
 def signin_screen(expired: bool = False) -> None:
     """The sign-in screen (the app shows nothing else), then stop the script."""
     st.title("Emotion analytics")
-    note = st.session_state.pop(NOTE_KEY, None)
+    note = st.session_state.get(NOTE_KEY)  # kept: another rerun must show it too
     if note:
         st.warning(note, icon=":material/logout:")
     elif expired:

@@ -219,30 +219,31 @@ def test_a_sign_in_expiring_mid_stream_stops_it_and_keeps_the_session(
     with run_app(tmp_path, env, secrets=secrets) as app, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=camera_flags(cam))
         page = sign_in(browser, app.url, CAROL)
-        expires = time.time() + MAX_AGE_S  # the token was issued a moment ago
-        comp = page.frame_locator(WEBRTC_IFRAME)
-        comp.get_by_role("button", name="Start").click(timeout=LOAD_MS)
-        sid = recording_session(store, CAROL, until=expires - 10)
-        # The cookie can go too: Streamlit read it when the page opened, so the running
-        # page keeps its user until the expiry time stops it.
-        page.context.clear_cookies()
-        note = page.get_by_text("Your sign-in has expired, so the camera stream was stopped")
-        note.wait_for(timeout=(MAX_AGE_S + 60) * 1000)
-        assert f"Session #{sid} was kept" in note.inner_text()
-        assert page.locator(WEBRTC_IFRAME).count() == 0  # the stream is gone
-        page.get_by_role("button", name="Sign in").wait_for()
-        kept, rows = store.get_session(sid), store.count_samples(sid)
-        assert kept.status == "incomplete" and kept.ended_at is not None and rows >= 10
-        time.sleep(3)  # frames still in flight are not analysed and open no session
-        assert store.count_samples(sid) == rows
-        assert [s.id for s in store.list_sessions()] == [sid]
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "signin_expired.png"))
-        page.reload()  # no cookie any more: the sign-in screen, without the note
-        page.get_by_role("button", name="Sign in").wait_for(timeout=LOAD_MS)
-        again = sign_in(browser, app.url, CAROL)
-        open_analytics(again, app.url)
-        assert listed_sessions(again) == [sid]
+        with evidence({"carol": page}):
+            expires = time.time() + MAX_AGE_S  # the token was issued a moment ago
+            comp = page.frame_locator(WEBRTC_IFRAME)
+            comp.get_by_role("button", name="Start").click(timeout=LOAD_MS)
+            sid = recording_session(store, CAROL, until=expires - 10)
+            # The cookie can go too: Streamlit read it when the page opened, so the running
+            # page keeps its user until the expiry time stops it.
+            page.context.clear_cookies()
+            note = page.get_by_text("Your sign-in has expired, so the camera stream was stopped")
+            note.wait_for(timeout=(MAX_AGE_S + 60) * 1000)
+            assert f"Session #{sid} was kept" in note.inner_text()
+            assert page.locator(WEBRTC_IFRAME).count() == 0  # the stream is gone
+            page.get_by_role("button", name="Sign in").wait_for()
+            kept, rows = store.get_session(sid), store.count_samples(sid)
+            assert kept.status == "incomplete" and kept.ended_at is not None and rows >= 10
+            time.sleep(3)  # frames still in flight are not analysed and open no session
+            assert store.count_samples(sid) == rows
+            assert [s.id for s in store.list_sessions()] == [sid]
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "signin_expired.png"))
+            page.reload()  # no cookie any more: the sign-in screen, without the note
+            page.get_by_role("button", name="Sign in").wait_for(timeout=LOAD_MS)
+            again = sign_in(browser, app.url, CAROL)
+            open_analytics(again, app.url)
+            assert listed_sessions(again) == [sid]
         browser.close()
     store.dispose()
 
