@@ -53,12 +53,11 @@ def _claims() -> dict[str, Any]:
     return st.user.to_dict()
 
 
-def needs_signin() -> bool:
-    """Whether :func:`viewer` would show the sign-in screen (the app hides its menu)."""
-    if not signin_configured():
-        return False
-    claims = _claims()
-    return not claims.get("is_logged_in") or policy().expired(claims)
+def signed_out() -> bool:
+    """Whether sign-in is configured and nobody is signed in in this browser session (the
+    app then hides its menu; an expired sign-in keeps it: changing the menu's position
+    within a running session blanked the page in Chromium)."""
+    return signin_configured() and not _claims().get("is_logged_in")
 
 
 def signin_expired() -> bool:

@@ -82,7 +82,8 @@ def evidence(pages: dict[str, object]) -> Iterator[None]:
         for name, page in pages.items():
             try:
                 page.screenshot(path=str(ARTIFACTS / f"signin_fail_{name}.png"), full_page=True)
-                (ARTIFACTS / f"signin_fail_{name}.txt").write_text(page.inner_text("body"))
+                text = f"url: {page.url}\n{page.inner_text('body')}"
+                (ARTIFACTS / f"signin_fail_{name}.txt").write_text(text)
             except Exception as exc:  # a closed page: keep going, the first error matters
                 print(f"no evidence from {name}: {exc}")
         raise
@@ -219,14 +220,15 @@ def test_a_sign_in_expiring_mid_stream_stops_it_and_keeps_the_session(
     with run_app(tmp_path, env, secrets=secrets) as app, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=camera_flags(cam))
         page = sign_in(browser, app.url, CAROL)
+        log = ARTIFACTS / "signin_expiry_browser.log"
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.on("console", lambda m: log.open("a").write(f"console {m.type}: {m.text}\n"))
+        page.on("framenavigated", lambda f: log.open("a").write(f"navigated: {f.url}\n"))
         with evidence({"carol": page}):
             expires = time.time() + MAX_AGE_S  # the token was issued a moment ago
             comp = page.frame_locator(WEBRTC_IFRAME)
             comp.get_by_role("button", name="Start").click(timeout=LOAD_MS)
             sid = recording_session(store, CAROL, until=expires - 10)
-            # The cookie can go too: Streamlit read it when the page opened, so the running
-            # page keeps its user until the expiry time stops it.
-            page.context.clear_cookies()
             note = page.get_by_text("Your sign-in has expired, so the camera stream was stopped")
             note.wait_for(timeout=(MAX_AGE_S + 60) * 1000)
             assert f"Session #{sid} was kept" in note.inner_text()
@@ -239,7 +241,10 @@ def test_a_sign_in_expiring_mid_stream_stops_it_and_keeps_the_session(
             assert [s.id for s in store.list_sessions()] == [sid]
             ARTIFACTS.mkdir(exist_ok=True)
             page.screenshot(path=str(ARTIFACTS / "signin_expired.png"))
-            page.reload()  # no cookie any more: the sign-in screen, without the note
+            # The cookie expiring (here: cleared) is what the server-side expiry stands for:
+            # the next page load has no user, so the sign-in screen, without the note.
+            page.context.clear_cookies()
+            page.reload()
             page.get_by_role("button", name="Sign in").wait_for(timeout=LOAD_MS)
             again = sign_in(browser, app.url, CAROL)
             open_analytics(again, app.url)
