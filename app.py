@@ -9,13 +9,16 @@ import streamlit_webrtc  # noqa: F401  isort: skip
 import logging
 
 from ui.routing import app_navigation  # the page list, shared with direct links
+from ui.signin import account_sidebar, signed_out, viewer
 
 
 def main() -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    app_navigation().run()
+    page = app_navigation(menu=not signed_out())
+    account_sidebar(viewer())  # the sign-in screen stops the run here when needed
+    page.run()
 
 
 if __name__ == "__main__":

@@ -38,7 +38,7 @@ def _visible(svc: Services, key: ApiKey, session_id: int) -> SessionInfo:
 )
 def list_sessions(key: Caller, svc: Svc) -> list[schemas.Session]:
     """The key owner's sessions (an admin key: every session), newest first."""
-    found = svc.store.list_sessions(owner=None if key.admin else key.owner)
+    found = svc.store.list_sessions(owner=key.viewer.owner_filter)
     return [schemas.session_out(s) for s in found]
 
 

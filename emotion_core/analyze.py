@@ -1,6 +1,7 @@
 """Analyse photos, videos or folders of them from the command line into one CSV report.
 
-    python -m emotion_core.analyze PATH... --out report.csv [--db URL] [--every-n N | --fps N]
+    python -m emotion_core.analyze PATH... --out report.csv [--db URL [--owner NAME]]
+        [--every-n N | --fps N]
         [--workers N | --cluster tcp://HOST:8786] [--retries 2] [--segment-s S]
 
 The CSV has one row per face per analysed frame or photo (a frame without a face is one
@@ -14,7 +15,8 @@ files are recorded in a manifest (``--manifest``, default ``REPORT.parts/``) key
 content and model hash: the same command run again skips them. Exit code 0 when at
 least one file was analysed or already done, 2 when none was. With ``--db`` each video
 is saved as its own session (source "video") and the photos of a run as one session
-(source "image").
+(source "image"), owned by ``--owner`` (a signed-in user's e-mail address: they then see
+the sessions in the app; without it only admins do once sign-in is on).
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from emotion_core.access import owner_name
+from emotion_core.api_keys import clean_owner
 from emotion_core.batch import Batch, BatchOptions
 from emotion_core.batch_run import InProcessRunner, PoolRunner, Runner
 from emotion_core.batch_tasks import WorkerConfig
@@ -42,6 +46,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("paths", nargs="+", type=Path, help="photos, videos or folders (recursive)")
     p.add_argument("--out", type=Path, required=True, help="the CSV report to write")
     p.add_argument("--db", help="also save sessions to this store (SQLAlchemy URL)")
+    p.add_argument(
+        "--owner", help="with --db: who the sessions belong to (the app user's e-mail address)"
+    )
     rate = p.add_mutually_exclusive_group()
     rate.add_argument("--every-n", type=int, default=1, help="analyse every Nth video frame")
     rate.add_argument("--fps", type=float, help="analyse N video frames per second of video")
@@ -61,6 +68,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.every_n < 1 or (args.fps is not None and args.fps <= 0):
         p.error("--every-n must be >= 1 and --fps > 0")
+    if args.owner is not None:
+        if args.db is None:
+            p.error("--owner needs --db (it names who the saved sessions belong to)")
+        try:
+            args.owner = clean_owner(owner_name(args.owner))
+        except ValueError as exc:
+            p.error(str(exc))
     if args.workers < 1 or args.retries < 0 or (args.segment_s is not None and args.segment_s <= 0):
         p.error("--workers must be >= 1, --retries >= 0 and --segment-s > 0")
     return args
@@ -107,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         db_url=args.db,
     )
     manifest = args.manifest or args.out.with_name(args.out.name + ".parts")
-    options = BatchOptions(args.out, manifest, args.retries, args.segment_s)
+    options = BatchOptions(args.out, manifest, args.retries, args.segment_s, args.owner)
     runner = make_runner(args, config)
     try:
         batch = Batch(config, options, runner)

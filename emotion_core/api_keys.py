@@ -6,7 +6,8 @@ random 256-bit key needs no slow password hash: nobody can guess it from its SHA
 and checking it costs one indexed lookup per request. Each key belongs to an owner (a
 user, a team, an e-mail address): the sessions made through a key belong to its owner,
 a key sees only its owner's sessions, and an admin key sees every session, including
-those made in the web app (which have no owner). See README "HTTP API".
+those made without sign-in (which have no owner): the web app's rule,
+:mod:`emotion_core.access`. See README "HTTP API".
 
     python -m emotion_core.api_keys create --owner NAME [--admin] [--note TEXT] [--db URL]
     python -m emotion_core.api_keys list [--db URL]
@@ -27,6 +28,7 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
+from emotion_core.access import Viewer
 from emotion_core.store import (
     DEFAULT_DB_PATH,
     OWNER_MAX,
@@ -57,9 +59,14 @@ class ApiKey:
     def active(self) -> bool:
         return self.revoked_at is None
 
+    @property
+    def viewer(self) -> Viewer:
+        """The key as a viewer of sessions: the web app's access rule (emotion_core.access)."""
+        return Viewer(owner=self.owner, sees_all=self.admin)
+
     def may_see(self, session_owner: str | None) -> bool:
         """Whether this key may read or delete a session owned by ``session_owner``."""
-        return self.admin or (session_owner is not None and session_owner == self.owner)
+        return self.viewer.may_see(session_owner)
 
 
 def hash_key(key: str) -> str:

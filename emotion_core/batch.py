@@ -46,6 +46,7 @@ class BatchOptions:
     manifest_dir: Path
     retries: int = 2
     segment_s: float | None = None  # None: total video time / workers, >= MIN_SEGMENT_S
+    owner: str | None = None  # who the saved sessions belong to (emotion_core.access)
 
 
 @dataclass
@@ -161,6 +162,7 @@ class Batch:
                     video_session_settings(self.config.settings, self.config.sampler()),
                     source_name=run.path.name,
                     started_at=datetime.fromtimestamp(t0_wall, UTC),
+                    owner=self.options.owner,
                     **model_columns(self.model),
                 )
                 self.manifest.record(Entry(run.key, str(run.path), "running", run.session_id))
@@ -263,4 +265,6 @@ class Batch:
                         write_report(({**row, "file": name} for row in rows), out, False)
         photos = [(run.path.name, run.rows) for run in self.files if run.rows is not None]
         if self.store is not None and photos:
-            save_photo_rows(self.store, photos, self.config.settings, self.model)
+            save_photo_rows(
+                self.store, photos, self.config.settings, self.model, self.options.owner
+            )

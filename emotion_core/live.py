@@ -82,11 +82,14 @@ class LiveSession:
         classifier: EmotionClassifier,
         store: SessionStore,
         model: ModelRef | None = None,
+        owner: str | None = None,
         overload: OverloadPolicy | None = None,
         stall_timeout_s: float | None = None,
         watchdog: StallWatchdog = WATCHDOG,
     ) -> None:
+        """``owner``: who the recorded sessions belong to (emotion_core.access)."""
         self._classifier, self._store, self._model = classifier, store, model
+        self._owner = owner
         self._overload = overload or OverloadPolicy()
         self._skipper = FrameSkipper(self._overload)
         self._stall_timeout_s, self._watchdog = stall_timeout_s, watchdog
@@ -110,6 +113,7 @@ class LiveSession:
         self._last_frame: np.ndarray | None = None
         self._last_faces: tuple[FaceResult, ...] = ()  # of the last analysed frame
         self._timeline = LiveTimeline()
+        self._closed = False  # see close()
         self.errors = 0
 
     # -- page thread -----------------------------------------------------------------
@@ -225,6 +229,8 @@ class LiveSession:
         try:
             now = time.time()
             with self._lock:
+                if self._closed:  # checked under the lock: close() may run meanwhile
+                    return image_bgr
                 t = stream_time if stream_time is not None else now
                 pipeline = self._pipeline or self._start(t)
                 if self._record and self._recorder is None:
@@ -278,9 +284,18 @@ class LiveSession:
         self.stop("incomplete")
         return True
 
+    def close(self) -> None:
+        """End the stream for good (the user's sign-in expired): :meth:`stop` with the
+        session marked "incomplete" (every recorded row kept), then pass any frame the
+        browser still sends through untouched, never opening a new session. The page
+        makes a new LiveSession after the user signs in again."""
+        with self._lock:
+            self._closed = True
+        self.stop("incomplete")
+
     def stop(self, status: str = "complete") -> None:
-        """End the stream: close open gaps, flush the recorder, close the session
-        with ``status``, free the detector, forget the last frame and the live timeline."""
+        """End the stream: close open gaps, flush the recorder, close the session with
+        ``status``, free the detector, forget the last frame and the live timeline."""
         with self._lock:
             recorder, pipeline = self._recorder, self._pipeline
             gaps = []
@@ -323,7 +338,11 @@ class LiveSession:
 
     def _open_session(self, stream_time: float) -> None:
         self._recorder = SessionRecorder.start(
-            self._store, "webcam", self._settings.to_dict(), **model_columns(self._model)
+            self._store,
+            "webcam",
+            self._settings.to_dict(),
+            owner=self._owner,
+            **model_columns(self._model),
         )
         self._t0_session = stream_time
 

@@ -5,7 +5,11 @@ its notable moments.
 page's download buttons and by the command line::
 
     python -m emotion_core.report --session ID [--out file.csv] [--db URL] \\
-        [--summary | --markers | --moments]
+        [--owner NAME] [--summary | --markers | --moments]
+
+``--owner`` reports only that owner's sessions (emotion_core.access): another owner's
+session is refused like a missing one. Without it the command sees every session, as
+whoever can read the database can.
 
 Exit codes: 0 written, 2 unknown session (message on stderr).
 """
@@ -164,17 +168,23 @@ def _parser() -> argparse.ArgumentParser:
         default=os.environ.get("EMOTION_DB_URL") or _sqlite_url(DEFAULT_DB_PATH),
         help="SQLAlchemy URL of the store (default: EMOTION_DB_URL or data/ SQLite)",
     )
+    p.add_argument("--owner", help="only this owner's sessions (an app user's e-mail address)")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
+    # here: emotion_core.access builds on this module's report_csv
+    from emotion_core.access import NoSuchSession, SessionAccess, Viewer, owner_name
+
     args = _parser().parse_args(argv)
     store = SessionStore(args.db)
+    viewer = Viewer.anyone() if args.owner is None else Viewer(owner_name(args.owner))
     try:
-        info = store.get_session(args.session)
+        sessions = SessionAccess(store, viewer)
+        info = sessions.get(args.session)
         kind = next((k for k in ("summary", "markers", "moments") if getattr(args, k)), "detail")
-        data = report_csv(store, args.session, kind=kind)
-    except UnknownSession as exc:
+        data = sessions.report_csv(args.session, kind=kind)
+    except (UnknownSession, NoSuchSession) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     finally:

@@ -28,7 +28,9 @@ from emotion_core.emotions import LABELS, UNCERTAIN
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 3  # 2: markers, gaps, sessions.model_file / model_hash; 3: owner, api_keys
+# 2: markers, gaps, sessions.model_file / model_hash; 3: owner, api_keys;
+# 4: an index on sessions.owner (every signed-in page lists by owner)
+SCHEMA_VERSION = 4
 SOURCES = ("webcam", "image", "video")
 STATUSES = ("recording", "complete", "incomplete")
 DEFAULT_DB_PATH = Path("data") / "emotion_sessions.db"
@@ -62,12 +64,16 @@ sessions = sa.Table(
     sa.Column("settings_json", sa.Text, nullable=False),
     sa.Column("model_file", sa.String(500)),  # schema 2; NULL for older sessions
     sa.Column("model_hash", sa.String(64)),  # SHA-256 of the model file, hex
-    # schema 3: who may see the session through the API (the key's owner); NULL for
-    # sessions made in the web app, which has no sign-in: only admin keys see those.
+    # schema 3: who the session belongs to (emotion_core.access): the signed-in user of
+    # the web app or the API key's owner; NULL for sessions made without sign-in, which
+    # only admins see once sign-in is configured.
     sa.Column("owner", sa.String(OWNER_MAX)),
+    sa.Index("ix_sessions_owner", "owner"),  # schema 4
 )
 # Columns added to ``sessions`` by each schema version (new tables come from create_all).
 _ADDED_SESSION_COLUMNS = {2: ("model_file", "model_hash"), 3: ("owner",)}
+# Indexes on ``sessions`` added by each schema version (create_all skips existing tables).
+_ADDED_SESSION_INDEXES = {4: ("ix_sessions_owner",)}
 
 
 def _session_id() -> sa.Column:
@@ -147,7 +153,7 @@ class SessionInfo:
     last_t_rel: float = 0.0
     model_file: str | None = None  # the model that produced the numbers (schema 2)
     model_hash: str | None = None
-    owner: str | None = None  # schema 3: the API key owner that made it; None: the web app
+    owner: str | None = None  # schema 3: its signed-in user or API key owner; None: nobody
 
     @property
     def duration_s(self) -> float:
@@ -205,6 +211,11 @@ class SessionStore:
                     if name not in present:
                         ddl = sessions.c[name].type.compile(dialect=conn.dialect)
                         conn.exec_driver_sql(f"ALTER TABLE sessions ADD COLUMN {name} {ddl}")
+            indexes = {i.name: i for i in sessions.indexes}
+            for target, names in sorted(_ADDED_SESSION_INDEXES.items()):
+                if version < target:
+                    for name in names:
+                        indexes[name].create(conn, checkfirst=True)
             if version < SCHEMA_VERSION:
                 conn.execute(schema_info.update().values(version=SCHEMA_VERSION))
                 log.info("store %s migrated: schema %d -> %d", self.url, version, SCHEMA_VERSION)
@@ -227,7 +238,7 @@ class SessionStore:
     ) -> int:
         """Open a session (status "recording") and return its id. ``model_file`` and
         ``model_hash`` name the model whose numbers the session will hold; ``owner`` is
-        the API key owner it belongs to (None: made in the web app)."""
+        who it belongs to (:mod:`emotion_core.access`; None: made without sign-in)."""
         if source not in SOURCES:
             raise ValueError(f"source must be one of {SOURCES}, not {source!r}")
         started = started_at or datetime.now(UTC)

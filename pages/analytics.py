@@ -12,12 +12,19 @@ import pandas as pd
 import streamlit as st
 
 from emotion_core import analytics, charts, moments
-from emotion_core.report import report_csv, report_filename
+from emotion_core.report import report_filename
 from emotion_core.store import SessionInfo
-from ui.history import format_duration, history_table, manage_session, pick_session
+from ui.history import (
+    check_requested,
+    format_duration,
+    history_table,
+    manage_session,
+    pick_session,
+)
 from ui.resources import get_store, load_samples
 from ui.routing import route_through_app
 from ui.session_notes import show_markers, show_model, show_moments
+from ui.signin import my_sessions, visibility_notice
 
 MAX_FACE_CHARTS = 4  # per-face charts drawn for "All faces"
 ALL = "All faces"
@@ -84,7 +91,7 @@ def downloads(info: SessionInfo) -> None:
     for col, (kind, label) in zip(st.columns(len(DOWNLOADS)), DOWNLOADS.items()):
         col.download_button(
             label,
-            partial(report_csv, store, info.id, kind=kind),  # built only when clicked
+            partial(access.report_csv, info.id, kind=kind),  # built only when clicked
             report_filename(info, kind=kind),
             "text/csv",
             on_click="ignore",
@@ -95,8 +102,11 @@ def downloads(info: SessionInfo) -> None:
 
 route_through_app()  # a direct link on a fresh server: see ui/routing.py
 st.title("Session analytics")
-store = get_store()
-sessions = store.list_sessions()
+access = my_sessions()  # this user's sessions only (an admin's: all); see emotion_core.access
+store = access.store
+visibility_notice(access.viewer)
+check_requested(access)
+sessions = access.list()
 if not sessions:
     st.info(
         "No sessions yet: start the **Live** page or **Analyze media** — every analysed "
@@ -108,7 +118,7 @@ if not sessions:
 
 history_table(sessions)
 info = pick_session(sessions)
-manage_session(store, info)
+manage_session(access, info)
 show_model(info)
 downloads(info)
 markers, gaps = store.load_markers(info.id), store.load_gaps(info.id)

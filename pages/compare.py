@@ -10,22 +10,27 @@ from datetime import datetime
 import streamlit as st
 
 from emotion_core import charts, compare
-from ui.history import format_duration
-from ui.resources import get_store, load_samples
+from ui.history import check_picked_list, format_duration
+from ui.resources import load_samples
 from ui.routing import route_through_app
+from ui.signin import my_sessions, visibility_notice
 
 AXES = {"seconds": False, "% of each session": True}
+PICK_KEY = "compare_sessions"
 
 route_through_app()  # a direct link on a fresh server: see ui/routing.py
 st.title("Compare sessions")
-store = get_store()
-sessions = {s.id: s for s in store.list_sessions()}
+access = my_sessions()  # this user's sessions only (an admin's: all); see emotion_core.access
+store = access.store
+visibility_notice(access.viewer)
+sessions = {s.id: s for s in access.list()}
+check_picked_list(PICK_KEY, sessions)
 picked = st.multiselect(
     "Sessions to compare",
     list(sessions),
     default=list(sessions)[:2],
     format_func=lambda i: f"#{i} · {sessions[i].name} · {format_duration(sessions[i].duration_s)}",
-    key="compare_sessions",
+    key=PICK_KEY,
 )
 per_face = st.toggle("Each face separately", key="compare_faces")
 loaded = [(sessions[i], load_samples(store.url, i, store.count_samples(i))) for i in picked]

@@ -20,6 +20,7 @@ from ui.resources import (
 )
 from ui.routing import route_through_app
 from ui.sidebar import settings_sidebar
+from ui.signin import NOTE_KEY, signin_expired, viewer
 from ui.training_capture import live_face_saver
 
 route_through_app()  # a direct link on a fresh server: see ui/routing.py
@@ -32,10 +33,11 @@ except Exception as exc:  # a missing or broken model file: say so, keep the app
     st.error(f"The emotion model could not be loaded: {exc}")
     st.stop()
 
+owner = viewer().owner  # the sessions recorded here are this user's (None: no sign-in)
 if "live_session" not in st.session_state:
     # A stream that stops sending frames (a closed tab) is ended after STALL_TIMEOUT_S.
     st.session_state.live_session = LiveSession(
-        classifier, get_store(), model, stall_timeout_s=STALL_TIMEOUT_S
+        classifier, get_store(), model, owner, stall_timeout_s=STALL_TIMEOUT_S
     )
 live: LiveSession = st.session_state.live_session
 live.update_settings(settings)
@@ -78,8 +80,28 @@ st.caption(
 )
 
 
+def stop_for_expired_signin() -> None:
+    """The user's sign-in expired while streaming: close the stream's session with every
+    row kept, and rerun the whole page, which then shows only the sign-in screen (so
+    the stream component goes and the browser ends the stream)."""
+    snap = live.snapshot()
+    live.close()
+    kept = (
+        f"Session #{snap.session_id} was kept with its {snap.frames_analysed:,} analysed frames."
+        if snap.session_id is not None
+        else "Nothing had been recorded."
+    )
+    st.session_state[NOTE_KEY] = (
+        f"Your sign-in has expired, so the camera stream was stopped. {kept} "
+        "Sign in again to go on."
+    )
+    st.rerun(scope="app")
+
+
 @st.fragment(run_every=1.0)
 def live_panel() -> None:
+    if signin_expired():
+        stop_for_expired_signin()
     snap = live.snapshot()
     if snap.session_id is not None:
         st.session_state[LAST_SESSION_KEY] = snap.session_id

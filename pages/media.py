@@ -31,6 +31,7 @@ from emotion_core.video import (
 from ui.resources import LAST_SESSION_KEY, get_classifier, get_model_ref, get_store, selected_model
 from ui.routing import route_through_app
 from ui.sidebar import settings_sidebar
+from ui.signin import viewer
 from ui.training_capture import face_saver, privacy_notice
 
 JOB_KEY = "media_video_job"  # set while a video runs: survives the rerun that cancels it
@@ -39,6 +40,13 @@ RATES = {"Every frame": None, "10 per second": 10.0, "5 per second": 5.0, "1 per
 
 route_through_app()  # a direct link on a fresh server: see ui/routing.py
 st.title("Analyze photos and videos")
+owner = viewer().owner  # saved sessions are this user's (None: no sign-in)
+# server.maxUploadSize in .streamlit/config.toml (why that value: README, design.md)
+UPLOAD_MB = int(st.get_option("server.maxUploadSize"))
+st.caption(
+    f"Files up to **{UPLOAD_MB} MB** each (this server's upload limit); larger ones are "
+    "refused before they are sent. Pictures are analysed in memory and never stored."
+)
 settings = settings_sidebar(video=False)
 try:
     model_file = str(selected_model())
@@ -146,7 +154,7 @@ def photos_tab() -> None:
     left.download_button("Faces as CSV", report_csv(rows), "faces.csv", on_click="ignore")
     if right.button("Save as session", type="primary"):
         batch = [(p.name, p.result) for p in photos]
-        sid = save_photo_session(get_store(), batch, settings, model)
+        sid = save_photo_session(get_store(), batch, settings, model, owner)
         show_saved(sid, f"{len(photos)} photo(s)")
 
 
@@ -175,6 +183,7 @@ def run_video(upload, per_second: float | None, annotate: bool) -> None:
             on_progress=progress,
             annotated_path=out,
             model=model,
+            owner=owner,
         )
         video = out.read_bytes() if out else None
         st.session_state[RESULT_KEY] = (result, upload.name, video)

@@ -227,14 +227,19 @@ class AppProcess:
 
 @contextmanager
 def run_app(
-    port: int, env: Mapping[str, str], log: Path, seconds: float = 120
+    port: int,
+    env: Mapping[str, str],
+    log: Path,
+    seconds: float = 120,
+    options: Sequence[str] = (),
 ) -> Iterator[AppProcess]:
-    """One app process on 127.0.0.1:``port`` (``env`` added to this process's) until the
-    block ends, its output in ``log``; RuntimeError if it is not healthy in ``seconds``."""
+    """One app process on 127.0.0.1:``port`` (``env`` added to this process's, more
+    ``streamlit run`` ``options`` after the usual ones) until the block ends, its output
+    in ``log``; RuntimeError if it is not healthy in ``seconds``."""
     url = f"http://127.0.0.1:{port}"
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            streamlit_command(port), cwd=ROOT, env={**os.environ, **env},
+            [*streamlit_command(port), *options], cwd=ROOT, env={**os.environ, **env},
             stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
         try:

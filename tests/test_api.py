@@ -26,7 +26,7 @@ from emotion_core.classifier import DEFAULT_MODEL_PATH
 from emotion_core.emotions import LABELS
 from emotion_core.model_files import ModelRef
 from emotion_core.report import report_csv, report_filename
-from emotion_core.store import SessionStore, metadata, sqlite_url
+from emotion_core.store import SCHEMA_VERSION, SessionStore, metadata, sqlite_url
 
 MAX_IMAGE_MB = 0.5  # small limits, so "too large" needs only small test files
 MAX_IMAGES = 3
@@ -428,7 +428,11 @@ def test_one_owners_key_never_reads_anothers_session_or_job(api, astronaut_jpeg,
 # -- service -------------------------------------------------------------------------
 def test_health_docs_and_model_card(api):
     health = httpx.get(f"{api.url}/healthz").json()
-    assert health == {"status": "ok", "schema_version": 3, "model": DEFAULT_MODEL_PATH.name}
+    assert health == {
+        "status": "ok",
+        "schema_version": SCHEMA_VERSION,
+        "model": DEFAULT_MODEL_PATH.name,
+    }
     docs = httpx.get(f"{api.url}/docs").text
     assert "/static/swagger/swagger-ui-bundle.js" in docs and "cdn" not in docs.lower()
     assert httpx.get(f"{api.url}/static/swagger/swagger-ui-bundle.js").status_code == 200

@@ -56,12 +56,13 @@ def test_a_schema_2_store_gains_owners_and_keys_and_keeps_its_sessions(store):
     sid = make_session(store)
     with store.engine.begin() as conn:
         conn.exec_driver_sql("DROP TABLE api_keys")
+        conn.exec_driver_sql("DROP INDEX ix_sessions_owner")  # schema 4
         conn.exec_driver_sql("ALTER TABLE sessions DROP COLUMN owner")
         conn.exec_driver_sql("UPDATE schema_info SET version = 2")
     store.dispose()
     migrated = SessionStore(store.url)
     try:
-        assert migrated.schema_version() == SCHEMA_VERSION == 3
+        assert migrated.schema_version() == SCHEMA_VERSION == 4
         [info] = migrated.list_sessions()
         assert (info.id, info.owner, info.frames) == (sid, None, 12)
         assert migrated.list_sessions(owner="alice") == []

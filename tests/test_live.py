@@ -187,3 +187,20 @@ def test_live_timeline_holds_the_last_minute_and_shows_a_pause_as_a_gap(
     assert seen["t"].max() > -1.0 and seen["t"].min() < -4.0
     live.stop()
     assert live.timeline().empty
+
+
+def test_a_closed_stream_keeps_its_owned_session_and_opens_no_other(
+    classifier, store, astronaut_frame
+):
+    """What the Live page does when the user's sign-in expires mid-stream."""
+    live = LiveSession(classifier, store, owner="alice@lab.test")
+    _stream(live, astronaut_frame, 0, 6)
+    sid = live.snapshot().session_id
+    live.close()
+    info = store.get_session(sid)
+    assert info.status == "incomplete" and info.ended_at is not None
+    assert info.owner == "alice@lab.test" and store.count_samples(sid) == 6
+    late = _stream(live, astronaut_frame, 6, 9)  # frames the browser still sends
+    assert all(out is astronaut_frame for out in late)  # passed through, not analysed
+    live.stop()  # streamlit-webrtc's on_video_ended, after the page closed it
+    assert [s.id for s in store.list_sessions()] == [sid] and store.count_samples(sid) == 6

@@ -34,14 +34,15 @@ PAGES = (
 )
 
 
-def app_navigation() -> StreamlitPage:
-    """Page config and navigation of the app; returns the page to run."""
+def app_navigation(menu: bool = True) -> StreamlitPage:
+    """Page config and navigation of the app; returns the page to run. ``menu=False``
+    hides the page menu (the sign-in screen)."""
     st.set_page_config(page_title="Emotion analytics", page_icon=":material/mood:", layout="wide")
     pages = [
         st.Page(script, title=title, icon=icon, default=i == 0)
         for i, (script, title, icon) in enumerate(PAGES)
     ]
-    return st.navigation(pages)
+    return st.navigation(pages, position="sidebar" if menu else "hidden")
 
 
 ROUTED_KEY = "_routed_through_app"  # st.session_state: done once for this session

@@ -6,8 +6,13 @@ from __future__ import annotations
 import os
 import shutil
 import socket
-from collections.abc import Callable, Iterator, Mapping
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -93,15 +98,27 @@ def write_y4m(
 
 @contextmanager
 def run_app(
-    workdir: Path, env: Mapping[str, str], port: int | None = None, name: str = "server"
+    workdir: Path,
+    env: Mapping[str, str],
+    port: int | None = None,
+    name: str = "server",
+    secrets: Path | None = None,
+    options: Sequence[str] = (),
 ) -> Iterator[AppProcess]:
     """The app as scripts/topology.py runs it, on 127.0.0.1 with ``env`` added and aioice
-    offering loopback (``SITE``), until the block ends; its output in ``workdir/name.log``."""
+    offering loopback (``SITE``), until the block ends; its output in ``workdir/name.log``.
+
+    ``secrets``: the only secrets file the app reads (``--secrets.files``), so a test
+    can configure sign-in without touching the repository's ``.streamlit/``;
+    ``options``: more Streamlit command-line options (``--server.maxUploadSize 1``)."""
     log = workdir / f"{name}.log"
     full_env = {"PYTHONPATH": f"{SITE}:{ROOT}", **env}
+    extra = [*(["--secrets.files", str(secrets)] if secrets else []), *options]
     with ExitStack() as stack:
         try:
-            app = stack.enter_context(run_app_process(port or free_port(), full_env, log))
+            app = stack.enter_context(
+                run_app_process(port or free_port(), full_env, log, options=extra)
+            )
         except RuntimeError as exc:
             pytest.fail(f"the app did not start ({exc}): " + log.read_text()[-2000:])
         yield app
@@ -126,3 +143,67 @@ def require_installed(found: str | None, command: str, package: str, required_by
     if os.environ.get(required_by):
         pytest.fail(message)
     pytest.skip(message)
+
+
+@dataclass
+class OidcProvider:
+    """oidc-provider-mock: a real OpenID Connect provider whose sign-in page lets a test
+    type any subject (it becomes the user's ``sub`` and ``email``)."""
+
+    url: str
+    proc: subprocess.Popen
+
+    def auth_secrets(self, path: Path, **settings: str | int) -> Path:
+        """Write a secrets.toml that signs users in with this provider (the redirect URI
+        takes the app's port from Streamlit's ``{port}``), plus top-level ``settings``
+        such as ``EMOTION_ADMINS``; returns ``path``."""
+        top = "".join(f"{k} = {_toml(v)}\n" for k, v in settings.items())
+        path.write_text(
+            f"{top}[auth]\n"
+            'redirect_uri = "http://127.0.0.1:{port}/oauth2callback"\n'
+            f'cookie_secret = "{os.urandom(16).hex()}"\n'
+            'client_id = "emotion-app-test"\nclient_secret = "not-checked-by-the-mock"\n'
+            f'server_metadata_url = "{self.url}/.well-known/openid-configuration"\n'
+        )
+        return path
+
+
+def _toml(value: str | int) -> str:
+    return str(value) if isinstance(value, int) else '"' + value.replace('"', '\\"') + '"'
+
+
+@contextmanager
+def run_oidc_provider(workdir: Path) -> Iterator[OidcProvider]:
+    """oidc-provider-mock (requirements-dev.txt) on a free 127.0.0.1 port until the block
+    ends; its log is ``workdir/oidc.log``."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = workdir / "oidc.log"
+    command = [
+        sys.executable,
+        "-m",
+        "oidc_provider_mock",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
+    with log.open("wb") as out:
+        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.time() + 60
+            while True:
+                try:
+                    urllib.request.urlopen(f"{url}/.well-known/openid-configuration", timeout=1)
+                    break
+                except OSError:
+                    if proc.poll() is not None or time.time() > deadline:
+                        pytest.fail("oidc-provider-mock did not start: " + log.read_text()[-2000:])
+                    time.sleep(0.3)
+            yield OidcProvider(url, proc)
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
