@@ -49,3 +49,12 @@ def test_the_batch_commands_exist_with_the_options_compose_passes():
             [str(dask), command[1], "--help"], capture_output=True, text=True, check=True
         ).stdout
         assert all(option in help_text for option in command if option.startswith("--"))
+
+
+def test_compose_upload_limit_defaults_to_streamlits_own():
+    from scripts.topology import streamlit_max_upload_mb
+
+    default = COMPOSE["x-upload-mb"].rsplit(":-", 1)[1].rstrip("}")
+    assert int(default) == streamlit_max_upload_mb()
+    env_example = (ROOT / "deploy" / "env.example").read_text()
+    assert f"MAX_UPLOAD_MB={streamlit_max_upload_mb()}" in env_example
