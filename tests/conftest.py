@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import skimage.data
 import sqlalchemy as sa
+from pg_env import pg_url_from_env
 
 ROOT = Path(__file__).resolve().parent.parent
 FER2013_DEFAULT = ROOT.parent / "shared" / "datasets" / "fer2013"
@@ -50,13 +51,6 @@ def fer2013_dir() -> Path:
     return path
 
 
-def _pg_url() -> str | None:
-    url = os.environ.get("EMOTION_TEST_PG_URL")
-    if not url and os.environ.get("EMOTION_REQUIRE_PG"):
-        pytest.fail("EMOTION_REQUIRE_PG is set but EMOTION_TEST_PG_URL is not")
-    return url
-
-
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def store(request, tmp_path):
     """An empty SessionStore on a fresh SQLite file, and on the test PostgreSQL server."""
@@ -65,7 +59,7 @@ def store(request, tmp_path):
     if request.param == "sqlite":
         s = SessionStore(sqlite_url(tmp_path / "sessions.db"))
     else:
-        url = _pg_url()
+        url = pg_url_from_env()
         if not url:
             pytest.skip("set EMOTION_TEST_PG_URL (postgresql+psycopg://...) for PostgreSQL tests")
         s = SessionStore(url)
@@ -93,7 +87,7 @@ def db(tmp_path, monkeypatch):
 @pytest.fixture
 def pg_url() -> str:
     """The test PostgreSQL server's URL (skipped without one, failed when required)."""
-    url = _pg_url()
+    url = pg_url_from_env()
     if not url:
         pytest.skip("set EMOTION_TEST_PG_URL (postgresql+psycopg://...) for PostgreSQL tests")
     return url

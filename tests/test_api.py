@@ -16,7 +16,7 @@ import httpx
 import numpy as np
 import pytest
 from api_server import ApiServer
-from conftest import _pg_url
+from pg_env import pg_url_from_env
 from PIL import Image
 from test_analytics import make_session
 from test_media import _audio_only, over_long_video, write_video
@@ -56,7 +56,7 @@ def api(request, tmp_path_factory):
     if request.param == "sqlite":
         url = sqlite_url(tmp / "sessions.db")
     else:
-        url = _pg_url()
+        url = pg_url_from_env()
         if not url:
             pytest.skip("set EMOTION_TEST_PG_URL (postgresql+psycopg://...) for PostgreSQL tests")
         old = SessionStore(url)
