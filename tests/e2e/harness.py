@@ -207,3 +207,15 @@ def run_oidc_provider(workdir: Path) -> Iterator[OidcProvider]:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+def wait_for_rows(store, rows: int = 30, seconds: float = 180):
+    """The newest session once it holds ``rows`` analysed frames (polling the store the
+    app writes to), or None after ``seconds``: generous, as CI cores are slow and shared."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        sessions = store.list_sessions()
+        if sessions and store.count_samples(sessions[0].id) >= rows:
+            return sessions[0]
+        time.sleep(1)
+    return None

@@ -8,7 +8,14 @@ import re
 import time
 
 import pytest
-from harness import CHROMIUM, WEBRTC_IFRAME, camera_flags, require_chromium, write_y4m
+from harness import (
+    CHROMIUM,
+    WEBRTC_IFRAME,
+    camera_flags,
+    require_chromium,
+    wait_for_rows,
+    write_y4m,
+)
 
 from emotion_core.store import SessionStore
 
@@ -52,15 +59,10 @@ def test_stream_through_nginx_lands_in_postgres_and_shows_on_the_other_process(
         page.goto(topology.proxy_url)
         comp = page.frame_locator(WEBRTC_IFRAME)
         comp.get_by_role("button", name="Start", exact=True).click(timeout=120_000)
-        deadline = time.time() + 180
-        while time.time() < deadline:
-            sessions = store.list_sessions()
-            if sessions and store.count_samples(sessions[0].id) >= 30:
-                break
-            time.sleep(1)
-        else:
+        session = wait_for_rows(store)
+        if session is None:
             pytest.fail("no analysed frames reached the shared PostgreSQL database")
-        sid = sessions[0].id
+        sid = session.id
         comp.get_by_role("button", name="Stop", exact=True).click(timeout=120_000)
         deadline = time.time() + 30
         while time.time() < deadline and store.get_session(sid).status != "complete":

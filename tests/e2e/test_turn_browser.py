@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 
 import pytest
 from harness import (
@@ -17,6 +16,7 @@ from harness import (
     require_chromium,
     require_coturn,
     run_app,
+    wait_for_rows,
     write_y4m,
 )
 
@@ -50,15 +50,10 @@ def test_stream_relayed_through_coturn(astronaut_bgr, tmp_path):
             comp = page.frame_locator(WEBRTC_IFRAME)
             comp.get_by_role("button", name="Start", exact=True).click(timeout=120_000)
             store = SessionStore(sqlite_url(db))
-            deadline = time.time() + 180
-            while time.time() < deadline:
-                sessions = store.list_sessions()
-                if sessions and store.count_samples(sessions[0].id) >= 30:
-                    break
-                time.sleep(1)
-            else:
+            session = wait_for_rows(store)
+            if session is None:
                 pytest.fail("no frames arrived through the TURN relay: " + turn_log(tmp_path))
-            assert store.load_samples(sessions[0].id)["label"].mode()[0] == "happy"
+            assert store.load_samples(session.id)["label"].mode()[0] == "happy"
             comp.get_by_role("button", name="Stop", exact=True).click(timeout=120_000)
             browser.close()
             store.dispose()
