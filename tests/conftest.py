@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import skimage.data
 import sqlalchemy as sa
-from pg_env import pg_url_from_env
+from pg_env import empty_store_url, require_pg_url
 
 ROOT = Path(__file__).resolve().parent.parent
 FER2013_DEFAULT = ROOT.parent / "shared" / "datasets" / "fer2013"
@@ -54,17 +54,9 @@ def fer2013_dir() -> Path:
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def store(request, tmp_path):
     """An empty SessionStore on a fresh SQLite file, and on the test PostgreSQL server."""
-    from emotion_core.store import SessionStore, metadata, sqlite_url
+    from emotion_core.store import SessionStore
 
-    if request.param == "sqlite":
-        s = SessionStore(sqlite_url(tmp_path / "sessions.db"))
-    else:
-        url = pg_url_from_env()
-        if not url:
-            pytest.skip("set EMOTION_TEST_PG_URL (postgresql+psycopg://...) for PostgreSQL tests")
-        s = SessionStore(url)
-        metadata.drop_all(s.engine)
-        s = SessionStore(url)
+    s = SessionStore(empty_store_url(request.param, tmp_path))
     yield s
     s.dispose()
 
@@ -87,10 +79,7 @@ def db(tmp_path, monkeypatch):
 @pytest.fixture
 def pg_url() -> str:
     """The test PostgreSQL server's URL (skipped without one, failed when required)."""
-    url = pg_url_from_env()
-    if not url:
-        pytest.skip("set EMOTION_TEST_PG_URL (postgresql+psycopg://...) for PostgreSQL tests")
-    return url
+    return require_pg_url()
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ import httpx
 import numpy as np
 import pytest
 from api_server import ApiServer
-from pg_env import pg_url_from_env
+from pg_env import empty_store_url
 from PIL import Image
 from test_analytics import make_session
 from test_media import _audio_only, over_long_video, write_video
@@ -26,7 +26,7 @@ from emotion_core.classifier import DEFAULT_MODEL_PATH
 from emotion_core.emotions import LABELS
 from emotion_core.model_files import ModelRef
 from emotion_core.report import report_csv, report_filename
-from emotion_core.store import SCHEMA_VERSION, SessionStore, metadata, sqlite_url
+from emotion_core.store import SCHEMA_VERSION, SessionStore, sqlite_url
 
 MAX_IMAGE_MB = 0.5  # small limits, so "too large" needs only small test files
 MAX_IMAGES = 3
@@ -53,15 +53,7 @@ class Api:
 )
 def api(request, tmp_path_factory):
     tmp = tmp_path_factory.mktemp(f"api-{request.param}")
-    if request.param == "sqlite":
-        url = sqlite_url(tmp / "sessions.db")
-    else:
-        url = pg_url_from_env()
-        if not url:
-            pytest.skip("set EMOTION_TEST_PG_URL (postgresql+psycopg://...) for PostgreSQL tests")
-        old = SessionStore(url)
-        metadata.drop_all(old.engine)
-        old.dispose()
+    url = empty_store_url(request.param, tmp)
     store = SessionStore(url)
     keys = {who: api_keys.create_key(store, who)[0] for who in ("alice", "bob")}
     keys["admin"] = api_keys.create_key(store, "ops", admin=True)[0]
