@@ -12,14 +12,14 @@ Pausing keeps the video flowing (with a "PAUSED" banner) but analyses and record
 nothing; recording switched off analyses without writing. Both stretches are stored
 as gaps of the session, so the analytics draw them as gaps, not as face-less time.
 
-When the server cannot analyse every frame in time, a :class:`FrameSkipper` makes the
-stream analyse 1 in N frames and draw the last results on the others (the snapshot's
-``busy_every_n`` says so to the page); the rows then simply come less often, and their
-``frame_index`` counts every frame received, so the analysed rate stays readable in
-the session. With ``stall_timeout_s`` (the Live page passes :data:`STALL_TIMEOUT_S`), a
-stream whose frames stop coming (a closed tab) is ended as ``incomplete`` by the
-process's :data:`WATCHDOG`; without it (callers that feed frames themselves, such as
-tests) a stream ends only with :meth:`stop`.
+When the server falls far behind the camera (see :mod:`emotion_core.overload`), a
+:class:`FrameSkipper` makes the stream analyse 1 in N frames and draw the last results
+on the others (the snapshot's ``busy_every_n`` says so to the page); the rows then
+simply come less often, and their ``frame_index`` counts every frame received, so the
+analysed rate stays readable in the session. With ``stall_timeout_s`` (the Live page
+passes :data:`STALL_TIMEOUT_S`), a stream whose frames stop coming (a closed tab) is
+ended as ``incomplete`` by the process's :data:`WATCHDOG`; without it (callers that
+feed frames themselves, such as tests) a stream ends only with :meth:`stop`.
 """
 
 from __future__ import annotations
