@@ -104,7 +104,7 @@ class LiveSession:
         self._counts: Counter[str] = Counter()
         self._t0_stream = self._t0_session = self._last_t = 0.0
         self._last_wall = 0.0
-        self._fps = 0.0
+        self._fps = self._gap_s = 0.0
         self._record = True
         self._paused = False
         self._paused_since = self._off_since = 0.0  # stream seconds
@@ -238,9 +238,10 @@ class LiveSession:
                 recorder = self._recorder if self._record else None
                 paused, self._last_t = self._paused, t
                 skipper, self._in_frame = self._skipper, True
-            if self._last_wall:
-                inst = 1.0 / max(now - self._last_wall, 1e-3)
-                self._fps = inst if not self._fps else 0.9 * self._fps + 0.1 * inst
+            if self._last_wall:  # average the gaps, not their inverses (which overstate)
+                gap = max(now - self._last_wall, 1e-3)
+                self._gap_s = gap if not self._gap_s else 0.9 * self._gap_s + 0.1 * gap
+                self._fps = 1.0 / self._gap_s
             self._last_wall = now
             if paused:
                 annotated = draw_banner(pipeline.prepare(image_bgr), PAUSED_TEXT)
@@ -328,7 +329,7 @@ class LiveSession:
         self._skipper = FrameSkipper(self._overload)
         self._t0_stream = self._last_t = stream_time
         self._counts.clear()
-        self._fps = 0.0
+        self._fps = self._gap_s = 0.0
         self._markers = self._analysed = 0
         self._snapshot = LiveSnapshot(streaming=True, recording=self._record)
         self._last_frame_at = stall_clock()

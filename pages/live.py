@@ -22,6 +22,7 @@ from ui.routing import route_through_app
 from ui.sidebar import settings_sidebar
 from ui.signin import NOTE_KEY, signin_expired, viewer
 from ui.training_capture import live_face_saver
+from ui.webrtc_relay import use_newest_frame_relay
 
 route_through_app()  # a direct link on a fresh server: see ui/routing.py
 st.title("Live emotion analysis")
@@ -59,6 +60,7 @@ try:
 except ValueError as exc:  # a deployment typo: say so, keep streaming on the LAN
     st.error(f"{exc}. Streaming without STUN/TURN servers (localhost and LAN only).")
     rtc_config = {"iceServers": []}
+use_newest_frame_relay()  # a slow encoder drops old frames instead of queueing them
 ctx = webrtc_streamer(
     key="live",
     mode=WebRtcMode.SENDRECV,

@@ -204,3 +204,21 @@ def test_a_closed_stream_keeps_its_owned_session_and_opens_no_other(
     assert all(out is astronaut_frame for out in late)  # passed through, not analysed
     live.stop()  # streamlit-webrtc's on_video_ended, after the page closed it
     assert [s.id for s in store.list_sessions()] == [sid] and store.count_samples(sid) == 6
+
+
+def test_the_page_fps_is_frames_over_time_when_frames_come_unevenly(
+    classifier, store, astronaut_frame
+):
+    """Frames alternately 10 ms and 90 ms apart: the rate is one over the mean gap. The
+    mean of 1/gap (what the page once showed) would overstate it by about half."""
+    live = LiveSession(classifier, store)
+    live.update_settings(AnalysisSettings(mirror=False))
+    arrivals = []
+    for i in range(60):
+        time.sleep(0.01 if i % 2 else 0.09)
+        arrivals.append(time.monotonic())
+        live.process(astronaut_frame, i / 20)
+    gaps = np.diff(arrivals[-30:])
+    assert live.snapshot().fps == pytest.approx(1 / gaps.mean(), rel=0.2)
+    assert live.snapshot().fps < 0.8 * np.mean(1 / gaps)
+    live.stop()
