@@ -21,6 +21,9 @@ stream, everything is measured over the same ``--seconds``:
 It stops after the first N at which a stream fails to start or finish (or the server
 dies), or after ``--streams`` is exhausted; ``--until-broken`` keeps doubling N. Prints
 a Markdown table; the clients share the machine with the server, say so when quoting.
+``--server-cpus 0 --client-cpus 1`` pins the server to one core and the clients to the
+other, so the clients' encoding no longer takes the server's CPU: what one core of a
+server holds.
 """
 
 from __future__ import annotations
@@ -56,7 +59,9 @@ START_TIMEOUT_S = 240  # a page load on a starved 2-core machine can take a minu
 class Clients:
     """N client processes; each prints a "streaming" line, then its summary line."""
 
-    def __init__(self, url: str, n: int, seconds: float, go: Path, *extra: str) -> None:
+    def __init__(
+        self, url: str, n: int, seconds: float, go: Path, *extra: str, cpus: list[int] | None = None
+    ) -> None:
         command = [sys.executable, str(CLIENT), url, "--seconds", str(seconds), "--go", str(go)]
         self.procs = [
             subprocess.Popen(
@@ -65,6 +70,7 @@ class Clients:
                 stderr=subprocess.DEVNULL,
                 text=True,
                 cwd=ROOT,
+                preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None,
             )
             for _ in range(n)
         ]
@@ -118,6 +124,15 @@ def _pump(proc: subprocess.Popen, lines: queue.Queue) -> None:
     lines.put("")
 
 
+def pin(process: psutil.Process, cpus: list[int]) -> None:
+    """Pin every thread of ``process`` and its children to ``cpus``; threads they start
+    later inherit the mask from the thread that starts them."""
+    for proc in [process, *process.children(recursive=True)]:
+        for thread in proc.threads():
+            with contextlib.suppress(OSError):
+                os.sched_setaffinity(thread.id, cpus)
+
+
 def analysed_fps(store: SessionStore, session_id: int, t_from: float, seconds: float) -> float:
     """Distinct analysed frames of the session stored with t_wall in the window, per second."""
     query = sa.select(sa.func.count(sa.distinct(samples.c.frame_index))).where(
@@ -129,10 +144,17 @@ def analysed_fps(store: SessionStore, session_id: int, t_from: float, seconds: f
         return int(conn.execute(query).scalar()) / seconds
 
 
-def measure(url: str, store: SessionStore, server: psutil.Process, n: int, seconds: float) -> dict:
+def measure(
+    url: str,
+    store: SessionStore,
+    server: psutil.Process,
+    n: int,
+    seconds: float,
+    client_cpus: list[int] | None = None,
+) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         go = Path(tmp) / "go"
-        clients = Clients(url, n, seconds, go)
+        clients = Clients(url, n, seconds, go, cpus=client_cpus)
         try:
             started = clients.wait_streaming(START_TIMEOUT_S * max(1, n // 2))
             if len(started) < n:
@@ -206,6 +228,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seconds", type=float, default=25, help="measured seconds per N")
     p.add_argument("--until-broken", action="store_true", help="keep doubling N after the list")
     p.add_argument("--json", type=Path, help="also write the rows here")
+    p.add_argument("--server-cpus", type=int, nargs="+", help="pin the app to these CPUs")
+    p.add_argument("--client-cpus", type=int, nargs="+", help="pin the clients to these CPUs")
     args = p.parse_args(argv)
     counts = list(args.streams)
     rows: list[dict] = []
@@ -213,10 +237,16 @@ def main(argv: list[str] | None = None) -> int:
         db = Path(tmp) / "load.db"
         with run_app(Path(tmp), {"EMOTION_DB_URL": sqlite_url(db)}, name="bench-load") as app:
             store, server = SessionStore(sqlite_url(db)), psutil.Process(app.proc.pid)
-            print(f"app {app.url}, pid {server.pid}, {os.cpu_count()} CPUs", flush=True)
+            if args.server_cpus:
+                pin(server, args.server_cpus)
+            print(
+                f"app {app.url}, pid {server.pid}, {os.cpu_count()} CPUs; server on "
+                f"{args.server_cpus or 'all'}, clients on {args.client_cpus or 'all'}",
+                flush=True,
+            )
             while counts:
                 n = counts.pop(0)
-                row = measure(app.url, store, server, n, args.seconds)
+                row = measure(app.url, store, server, n, args.seconds, args.client_cpus)
                 rows.append(row)
                 print(json.dumps(row), flush=True)
                 if "failed" in row or app.proc.poll() is not None:
