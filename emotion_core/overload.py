@@ -1,24 +1,26 @@
 """Graceful overload for a live stream: analyse 1 in N frames when the server cannot
 keep up, and draw the last results on the frames in between.
 
-The camera sends a frame every I seconds. Analysing one takes the video thread A
+The camera sends a frame every I seconds; analysing one takes the video thread A
 seconds of wall time (detection, classification, overlay; more when other streams or
-other work share the cores), passing one through with the last overlay takes S.
+other work share the cores).
 
 Mild overload is left alone: while A <= I / r (r = ``min_return_share``), the thread
 analyses every frame it gets and streamlit-webrtc drops the ones that waited (only the
 newest waiting frame reaches the callback), so at least r of the camera's frames come
 back, every one of them analysed. Skipping analysis there would cost analysed frames
-(whole frames per analysis, u < 1 below) and make each frame dearer to return: a
-browser test on two cores analysed 19 frames/s by dropping and 12 by skipping.
+and make each frame dearer to return: a browser test on two cores analysed 19 frames/s
+by dropping and 12 by skipping.
 
-Beyond that the returned video would stutter, so the thread skips analysis instead and
-keeps up with the camera: one video thread does when A + (N - 1) S <= u N I, u being
-the share of the interval it may use (the rest is decoding, encoding and the page), so
-
-    N = ceil((A - S) / (u I - S))
-
-frames per analysis.
+Beyond that the returned video would stutter and lag, so the thread analyses 1 in N
+frames, N = ceil(A / (u I)), u being the share of the interval analysis may use, and
+draws the last results on the others. N is capped at ``max_every_n``: when the cores
+themselves are the limit (several streams on one core), wall times grow with every
+stream and passing frames through costs encoding too, so a larger N buys little video
+and costs the labels (one core, two streams: an uncapped rule that also charged
+pass-through time chose 1 in 20, 2.5 analysed frames/s per stream; capped at 6, 5.5
+analysed and 11.9 returned frames/s, 0.4 s behind at p95; never skipping, 9.1 analysed
+and 5.4 returned, 22 s behind).
 
 I is the interval at which frames can reach the video thread: the camera's (the
 shortest recent gap between frame times; frames streamlit-webrtc dropped make some gaps
@@ -49,9 +51,9 @@ from dataclasses import dataclass
 class OverloadPolicy:
     """How a stream sheds analysis work (server tuning, not a user setting)."""
 
-    busy_share: float = 0.8  # u: share of the camera interval the video thread may use
+    busy_share: float = 0.8  # u: share of the camera interval analysis may use
     min_return_share: float = 0.5  # r: drop frames, not analysis, while this many come back
-    max_every_n: int = 30  # never analyse less than one frame in this many
+    max_every_n: int = 6  # never analyse less than one frame in this many
     ema: float = 0.2  # weight of the newest measurement in the running averages
     settle_s: float = 2.0  # seconds (wall time) of lower load before N steps down
     warmup_s: float = 2.0  # stream seconds before the first judgement
@@ -77,7 +79,6 @@ class FrameSkipper:
         self.policy = policy or OverloadPolicy()
         self.every_n = 1  # the automatic N (the user's own setting is applied on top)
         self.analyse_s: float | None = None  # A, running average
-        self.pass_s: float | None = None  # S, running average
         self._gaps: deque[float] = deque(maxlen=self.policy.interval_window)
         self._idle_gaps: deque[float] = deque(maxlen=self.policy.interval_window // 2)
         self._queued = 0  # frames in a row that found the thread busy (no wait before them)
@@ -134,8 +135,6 @@ class FrameSkipper:
             self._first_done = True
         elif analysed:
             self.analyse_s = busy if self.analyse_s is None else (1 - a) * self.analyse_s + a * busy
-        else:
-            self.pass_s = busy if self.pass_s is None else (1 - a) * self.pass_s + a * busy
         self._judge()
 
     def needed_every_n(self) -> int:
@@ -145,11 +144,7 @@ class FrameSkipper:
             return 1
         if analyse * self.policy.min_return_share <= interval:
             return 1  # mild: dropping the frames that waited loses no analysis
-        pass_s = self.pass_s if self.pass_s is not None else 0.0
-        budget = self.policy.busy_share * interval - pass_s
-        if budget <= 0:
-            return self.policy.max_every_n
-        n = math.ceil((analyse - pass_s) / budget - 1e-9)
+        n = math.ceil(analyse / (self.policy.busy_share * interval) - 1e-9)
         return min(max(n, 1), self.policy.max_every_n)
 
     def _judge(self) -> None:

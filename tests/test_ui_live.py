@@ -77,7 +77,7 @@ def test_live_panel_says_when_the_server_is_busy(classifier, tmp_path, astronaut
     policy = OverloadPolicy(warmup_s=0.1)
     live = LiveSession(classifier, SessionStore(sqlite_url(tmp_path / "s.db")), overload=policy)
     live.update_settings(AnalysisSettings(mirror=False))
-    for i in range(100):  # a 1000 fps camera: no server analyses half its frames
+    for i in range(300):  # a 1000 fps camera: no server analyses half its frames
         live.process(astronaut_frame, i * 0.001)
     n = live.snapshot().busy_every_n
     assert n > 1
