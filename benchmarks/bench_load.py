@@ -23,7 +23,7 @@ dies), or after ``--streams`` is exhausted; ``--until-broken`` keeps doubling N.
 a Markdown table; the clients share the machine with the server, say so when quoting.
 ``--server-cpus 0 --client-cpus 1`` pins the server to one core and the clients to the
 other, so the clients' encoding no longer takes the server's CPU: what one core of a
-server holds.
+server holds. ``--client-nice 19`` lets the clients have only what the server leaves.
 """
 
 from __future__ import annotations
@@ -60,9 +60,22 @@ class Clients:
     """N client processes; each prints a "streaming" line, then its summary line."""
 
     def __init__(
-        self, url: str, n: int, seconds: float, go: Path, *extra: str, cpus: list[int] | None = None
+        self,
+        url: str,
+        n: int,
+        seconds: float,
+        go: Path,
+        *extra: str,
+        cpus: list[int] | None = None,
+        nice: int = 0,
     ) -> None:
         command = [sys.executable, str(CLIENT), url, "--seconds", str(seconds), "--go", str(go)]
+
+        def place() -> None:  # in each client before it starts: its cores and niceness
+            if cpus:
+                os.sched_setaffinity(0, cpus)
+            os.nice(nice)
+
         self.procs = [
             subprocess.Popen(
                 [*command, *extra],
@@ -70,7 +83,7 @@ class Clients:
                 stderr=subprocess.DEVNULL,
                 text=True,
                 cwd=ROOT,
-                preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None,
+                preexec_fn=place,
             )
             for _ in range(n)
         ]
@@ -151,10 +164,11 @@ def measure(
     n: int,
     seconds: float,
     client_cpus: list[int] | None = None,
+    client_nice: int = 0,
 ) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         go = Path(tmp) / "go"
-        clients = Clients(url, n, seconds, go, cpus=client_cpus)
+        clients = Clients(url, n, seconds, go, cpus=client_cpus, nice=client_nice)
         try:
             started = clients.wait_streaming(START_TIMEOUT_S * max(1, n // 2))
             if len(started) < n:
@@ -230,6 +244,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", type=Path, help="also write the rows here")
     p.add_argument("--server-cpus", type=int, nargs="+", help="pin the app to these CPUs")
     p.add_argument("--client-cpus", type=int, nargs="+", help="pin the clients to these CPUs")
+    p.add_argument(
+        "--client-nice", type=int, default=0, help="run the clients at this niceness (0-19)"
+    )
     args = p.parse_args(argv)
     counts = list(args.streams)
     rows: list[dict] = []
@@ -241,12 +258,15 @@ def main(argv: list[str] | None = None) -> int:
                 pin(server, args.server_cpus)
             print(
                 f"app {app.url}, pid {server.pid}, {os.cpu_count()} CPUs; server on "
-                f"{args.server_cpus or 'all'}, clients on {args.client_cpus or 'all'}",
+                f"{args.server_cpus or 'all'}, clients on {args.client_cpus or 'all'} "
+                f"at niceness {args.client_nice}",
                 flush=True,
             )
             while counts:
                 n = counts.pop(0)
-                row = measure(app.url, store, server, n, args.seconds, args.client_cpus)
+                row = measure(
+                    app.url, store, server, n, args.seconds, args.client_cpus, args.client_nice
+                )
                 rows.append(row)
                 print(json.dumps(row), flush=True)
                 if "failed" in row or app.proc.poll() is not None:
