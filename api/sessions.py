@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, HTTPException, Response
 from api import schemas
 from api.auth import caller
 from api.services import Services, services
+from emotion_core.access import NoSuchSession, SessionAccess
 from emotion_core.api_keys import ApiKey
 from emotion_core.report import report_csv, report_filename, summary_frame
 from emotion_core.store import SessionInfo
@@ -26,11 +27,16 @@ Caller = Annotated[ApiKey, Depends(caller)]
 Svc = Annotated[Services, Depends(services)]
 
 
+def _sessions(svc: Services, key: ApiKey) -> SessionAccess:
+    """The store as this key's owner may use it: the web app's access rule."""
+    return SessionAccess(svc.store, key.viewer)
+
+
 def _visible(svc: Services, key: ApiKey, session_id: int) -> SessionInfo:
-    info = svc.store.get_session(session_id)
-    if info is None or not key.may_see(info.owner):
-        raise HTTPException(404, f"No session {session_id}.")
-    return info
+    try:
+        return _sessions(svc, key).get(session_id)
+    except NoSuchSession:
+        raise HTTPException(404, f"No session {session_id}.") from None
 
 
 @router.get(
@@ -38,8 +44,7 @@ def _visible(svc: Services, key: ApiKey, session_id: int) -> SessionInfo:
 )
 def list_sessions(key: Caller, svc: Svc) -> list[schemas.Session]:
     """The key owner's sessions (an admin key: every session), newest first."""
-    found = svc.store.list_sessions(owner=key.viewer.owner_filter)
-    return [schemas.session_out(s) for s in found]
+    return [schemas.session_out(s) for s in _sessions(svc, key).list()]
 
 
 @router.get(
