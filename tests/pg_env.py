@@ -1,10 +1,13 @@
-"""Where the test PostgreSQL server is, and an empty store URL on either backend: one
-helper for conftest.py and module-scoped fixtures (a test module cannot import
-``conftest``: tests/e2e has one of its own)."""
+"""Where the test PostgreSQL server is, an empty store URL on either backend, and an
+older schema to migrate from: helpers for conftest.py, module-scoped fixtures and the
+migration tests (a test module cannot import ``conftest``: tests/e2e has one of its
+own)."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -39,3 +42,21 @@ def empty_store_url(backend: str, folder: Path) -> str:
     metadata.drop_all(old.engine)
     old.dispose()
     return url
+
+
+@contextmanager
+def reopened_at_schema(store, version: int, *ddl: str) -> Iterator:
+    """``store`` taken back to schema ``version`` by the ``ddl`` statements, then opened
+    again as an upgraded app opens it (which migrates it); disposed afterwards."""
+    from emotion_core.store import SessionStore
+
+    with store.engine.begin() as conn:
+        for statement in ddl:
+            conn.exec_driver_sql(statement)
+        conn.exec_driver_sql(f"UPDATE schema_info SET version = {version}")
+    store.dispose()
+    migrated = SessionStore(store.url)
+    try:
+        yield migrated
+    finally:
+        migrated.dispose()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
+from pg_env import reopened_at_schema
 from test_analytics import make_session
 
 from emotion_core import api_keys, report
@@ -129,20 +130,13 @@ def test_owners_rename_delete_and_download_their_own(three):
 
 def test_a_schema_3_store_is_migrated_and_its_old_sessions_belong_to_no_one(store):
     old = owned(store, None)
-    with store.engine.begin() as conn:
-        conn.exec_driver_sql("DROP INDEX ix_sessions_owner")
-        conn.exec_driver_sql("UPDATE schema_info SET version = 3")
-    store.dispose()
-    migrated = SessionStore(store.url)
-    try:
+    with reopened_at_schema(store, 3, "DROP INDEX ix_sessions_owner") as migrated:
         assert migrated.schema_version() == SCHEMA_VERSION == 4
         indexes = {i["name"] for i in sa.inspect(migrated.engine).get_indexes("sessions")}
         assert "ix_sessions_owner" in indexes
         assert SessionAccess(migrated, Viewer(ALICE)).list() == []
         admin = SessionAccess(migrated, Viewer(ADMIN, sees_all=True))
         assert [(s.id, s.owner, s.frames) for s in admin.list()] == [(old, None, 12)]
-    finally:
-        migrated.dispose()
 
 
 # -- the CLIs ----------------------------------------------------------------------------

@@ -4,10 +4,11 @@ the migration of schema-2 stores."""
 from __future__ import annotations
 
 import sqlalchemy as sa
+from pg_env import reopened_at_schema
 from test_analytics import make_session
 
 from emotion_core import api_keys
-from emotion_core.store import SCHEMA_VERSION, SessionStore
+from emotion_core.store import SCHEMA_VERSION
 
 
 def test_a_key_is_stored_only_as_its_hash_and_verifies(store):
@@ -54,22 +55,18 @@ def test_get_session_figures_match_the_full_list(store):
 
 def test_a_schema_2_store_gains_owners_and_keys_and_keeps_its_sessions(store):
     sid = make_session(store)
-    with store.engine.begin() as conn:
-        conn.exec_driver_sql("DROP TABLE api_keys")
-        conn.exec_driver_sql("DROP INDEX ix_sessions_owner")  # schema 4
-        conn.exec_driver_sql("ALTER TABLE sessions DROP COLUMN owner")
-        conn.exec_driver_sql("UPDATE schema_info SET version = 2")
-    store.dispose()
-    migrated = SessionStore(store.url)
-    try:
+    schema_2 = (
+        "DROP TABLE api_keys",
+        "DROP INDEX ix_sessions_owner",  # schema 4
+        "ALTER TABLE sessions DROP COLUMN owner",
+    )
+    with reopened_at_schema(store, 2, *schema_2) as migrated:
         assert migrated.schema_version() == SCHEMA_VERSION == 4
         [info] = migrated.list_sessions()
         assert (info.id, info.owner, info.frames) == (sid, None, 12)
         assert migrated.list_sessions(owner="alice") == []
         key, _ = api_keys.create_key(migrated, "alice")
         assert api_keys.verify_key(migrated, key).owner == "alice"
-    finally:
-        migrated.dispose()
 
 
 def test_cli_creates_lists_and_revokes(store, capsys):

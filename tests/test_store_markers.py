@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
+from pg_env import reopened_at_schema
 from test_analytics import make_session
 
 from emotion_core.store import MARKER_NOTE_MAX, SCHEMA_VERSION, SessionStore
@@ -53,24 +54,19 @@ def test_a_session_records_which_model_produced_its_numbers(store):
     assert store.get_session(make_session(store)).model_file is None
 
 
-def _make_schema_1(store: SessionStore) -> None:
-    """Turn a fresh store into what schema 1 wrote: no markers/gaps tables, no model
-    columns, version 1."""
-    with store.engine.begin() as conn:
-        conn.exec_driver_sql("DROP TABLE markers")
-        conn.exec_driver_sql("DROP TABLE gaps")
-        for column in ("model_file", "model_hash"):
-            conn.exec_driver_sql(f"ALTER TABLE sessions DROP COLUMN {column}")
-        conn.exec_driver_sql("UPDATE schema_info SET version = 1")
+# What schema 1 wrote: no markers/gaps tables, no model columns.
+SCHEMA_1 = (
+    "DROP TABLE markers",
+    "DROP TABLE gaps",
+    "ALTER TABLE sessions DROP COLUMN model_file",
+    "ALTER TABLE sessions DROP COLUMN model_hash",
+)
 
 
 def test_a_schema_1_store_opens_migrated_and_keeps_its_sessions(store):
     sid = make_session(store)
     rows = store.load_samples(sid)
-    _make_schema_1(store)
-    store.dispose()
-    migrated = SessionStore(store.url)
-    try:
+    with reopened_at_schema(store, 1, *SCHEMA_1) as migrated:
         assert migrated.schema_version() == SCHEMA_VERSION
         assert [s.id for s in migrated.list_sessions()] == [sid]
         assert migrated.get_session(sid).model_file is None
@@ -81,6 +77,4 @@ def test_a_schema_1_store_opens_migrated_and_keeps_its_sessions(store):
         assert {"model_file", "model_hash"} <= columns
         with migrated.engine.connect() as conn:  # one version row, not one per opening
             assert conn.exec_driver_sql("SELECT COUNT(*) FROM schema_info").scalar() == 1
-    finally:
-        migrated.dispose()
     SessionStore(store.url).dispose()  # opening a current store again changes nothing
