@@ -1,0 +1,83 @@
+"""Releasing a training cycle: a real (tiny) export merged into a copy of the shipped assets."""
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from test_training import tiny_dataset
+
+from emotion_core import release, train
+from emotion_core.classifier import DEFAULT_MODEL_PATH
+
+ASSETS = Path(DEFAULT_MODEL_PATH).parent
+REAL = {
+    "data": "real-faces-dev",
+    "photos": 10,
+    "model_file": "emotion_cnn_int8.tflite",
+    "results": {"this project": {"photos": 10, "accuracy": 0.3, "macro_recall": 0.2}},
+}
+
+
+@pytest.fixture(scope="module")
+def export(tmp_path_factory) -> tuple[Path, Path]:
+    """A one-epoch export trained here, and the FER2013-layout data it was trained on."""
+    root = tmp_path_factory.mktemp("release")
+    data = root / "data"
+    tiny_dataset(data / "train")
+    tiny_dataset(data / "test", per_class=2)
+    out = root / "export"
+    args = ["--data", str(data), "--out", str(out), "--checkpoints", str(root / "ckpt")]
+    assert train.main([*args, "--epochs", "1", "--batch-size", "16", "--precision", "float32"]) == 0
+    return out, data
+
+
+@pytest.fixture
+def assets(tmp_path) -> Path:
+    """A copy of the shipped model folder to release into."""
+    return Path(shutil.copytree(ASSETS, tmp_path / "assets"))
+
+
+def test_release_copies_the_files_and_keeps_the_history(export, assets):
+    out, data = export
+    (out / "real.json").write_text(json.dumps(REAL))
+    shipped = json.loads((assets / "model_card.json").read_text())
+    old_cycles = shipped["training"]["cycles"]
+    old_log = (assets / "training_log.csv").read_text().splitlines()
+
+    assert release.main([str(out), "--assets", str(assets), "--data", str(data)]) == 0
+
+    for name in release.MODEL_FILES:
+        assert (assets / name).read_bytes() == (out / name).read_bytes()
+    card = json.loads((assets / "model_card.json").read_text())
+    cycles = card["training"]["cycles"]
+    assert cycles[:-1] == old_cycles
+    assert cycles[-1]["cycle"] == len(old_cycles) + 1 and cycles[-1]["epochs"] == 1
+    assert card["training"]["total_epochs"] == sum(c["epochs"] for c in cycles)
+    log = (assets / "training_log.csv").read_text().splitlines()
+    assert log[: len(old_log)] == old_log  # the shipped rows unchanged, column order too
+    assert len(log) == len(old_log) + 1
+    assert list(csv.DictReader(log))[-1]["cycle"] == str(len(cycles))
+    results = card["real_photos"]["results"]
+    shipped_accuracy = shipped["evaluation"]["plain"]["accuracy"]
+    previous = f"previous model (cycle {len(old_cycles)}, {shipped_accuracy:.1%} PublicTest)"
+    assert list(results)[:2] == ["this project", previous]
+    assert results["this project"] == REAL["results"]["this project"]
+    assert results[previous] == shipped["real_photos"]["results"]["this project"]
+    # evaluation re-measured on the copied files, not carried over from the old card
+    assert card["evaluation"]["model_sha256"] != shipped["evaluation"]["model_sha256"]
+    assert card["evaluation"]["images"] == 14
+    assert card["variants"]["emotion_cnn.tflite"]["images"] == 14
+    accuracy = card["evaluation"]["plain"]["accuracy"]
+    assert f"in {len(cycles)} cycles" in card["status"]
+    assert f"{accuracy:.1%} on PublicTest" in card["status"]
+
+
+def test_an_export_without_its_real_photo_figure_is_refused(export, assets, capsys):
+    out, data = export
+    (out / "real.json").unlink(missing_ok=True)
+    before = (assets / "model_card.json").read_text()
+    assert release.main([str(out), "--assets", str(assets), "--data", str(data)]) == 2
+    assert "missing real.json" in capsys.readouterr().err
+    assert (assets / "model_card.json").read_text() == before
