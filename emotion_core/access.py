@@ -93,6 +93,24 @@ def parse_admins(value: str | Iterable[str] | None) -> frozenset[str]:
     return frozenset(owner_name(i) for i in items if i.strip())
 
 
+def parse_max_age(value: str | float | None) -> float:
+    """``EMOTION_SIGNIN_MAX_AGE_S``: seconds until a sign-in must be renewed; unset means
+    Streamlit's cookie lifetime. A bad value raises ValueError naming the setting, since
+    it usually comes from a hand-edited environment or secrets file."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return float(STREAMLIT_COOKIE_MAX_AGE_S)
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = float("nan")
+    if not seconds > 0 or seconds == float("inf"):
+        raise ValueError(
+            f"EMOTION_SIGNIN_MAX_AGE_S must be a number of seconds above 0 (e.g. 3600), "
+            f"not {value!r}"
+        )
+    return seconds
+
+
 @dataclass(frozen=True)
 class SignInPolicy:
     """How the web app turns a signed-in user into a :class:`Viewer`: ``admins`` see

@@ -17,6 +17,7 @@ from emotion_core.access import (
     Viewer,
     identity,
     parse_admins,
+    parse_max_age,
 )
 from emotion_core.analyze import main as analyze_main
 from emotion_core.store import SCHEMA_VERSION, SessionStore, sessions, sqlite_url
@@ -68,6 +69,14 @@ def test_a_sign_in_expires_max_age_after_the_token_was_issued():
     assert not short.expired({"sub": "1"}, now=10**10)  # no iat: Streamlit's cookie decides
     with pytest.raises(ValueError):
         SignInPolicy(max_age_s=0)
+
+
+@pytest.mark.parametrize("bad", ["30d", "0", "-5", "nan", "inf"])
+def test_a_malformed_sign_in_lifetime_is_named_in_the_message(bad):
+    assert parse_max_age(None) == parse_max_age(" ") == STREAMLIT_COOKIE_MAX_AGE_S
+    assert parse_max_age("3600") == parse_max_age(3600) == 3600.0
+    with pytest.raises(ValueError, match=f"EMOTION_SIGNIN_MAX_AGE_S .* not '{bad}'"):
+        parse_max_age(bad)
 
 
 def test_the_api_keys_use_the_same_rule():

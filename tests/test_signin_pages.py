@@ -127,3 +127,12 @@ def test_an_expired_sign_in_gets_the_sign_in_screen(db, sessions, monkeypatch):
     assert not at.exception
     assert "expired" in at.warning[0].value
     assert [b.label for b in at.button] == ["Sign in"] and not at.selectbox
+
+
+def test_a_malformed_sign_in_lifetime_stops_every_page_with_a_message(db, sessions, monkeypatch):
+    monkeypatch.setenv("EMOTION_SIGNIN_MAX_AGE_S", "30 days")
+    signed_in(monkeypatch, ALICE)
+    at = page("analytics").run()
+    assert not at.exception
+    assert "EMOTION_SIGNIN_MAX_AGE_S" in at.error[0].value and "'30 days'" in at.error[0].value
+    assert not at.selectbox  # fails closed: no session is listed

@@ -20,11 +20,11 @@ from typing import Any
 import streamlit as st
 
 from emotion_core.access import (
-    STREAMLIT_COOKIE_MAX_AGE_S,
     SessionAccess,
     SignInPolicy,
     Viewer,
     parse_admins,
+    parse_max_age,
 )
 from ui.resources import config, get_store
 
@@ -41,12 +41,14 @@ def signin_configured() -> bool:
 
 def policy() -> SignInPolicy:
     """Admins (``EMOTION_ADMINS``) and the sign-in lifetime (``EMOTION_SIGNIN_MAX_AGE_S``),
-    from the environment or the secrets, like every other setting."""
-    max_age = config("EMOTION_SIGNIN_MAX_AGE_S")
-    return SignInPolicy(
-        admins=parse_admins(config("EMOTION_ADMINS")),
-        max_age_s=float(max_age) if max_age else STREAMLIT_COOKIE_MAX_AGE_S,
-    )
+    from the environment or the secrets, like every other setting. A malformed lifetime
+    stops the page with the setting named: sign-in fails closed, never open."""
+    try:
+        max_age_s = parse_max_age(config("EMOTION_SIGNIN_MAX_AGE_S"))
+    except ValueError as exc:
+        st.error(f"Sign-in is misconfigured: {exc}. Fix the setting and restart the app.")
+        st.stop()
+    return SignInPolicy(admins=parse_admins(config("EMOTION_ADMINS")), max_age_s=max_age_s)
 
 
 def _claims() -> dict[str, Any]:
