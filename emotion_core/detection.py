@@ -58,6 +58,16 @@ class FaceBox:
     def as_tuple(self) -> tuple[int, int, int, int]:
         return (self.x, self.y, self.w, self.h)
 
+    def scaled(self, sx: float, sy: float) -> FaceBox:
+        """The same face in a frame resized by (``sx``, ``sy``)."""
+        eyes = None
+        if self.eyes is not None:
+            eyes = tuple((x * sx, y * sy) for x, y in self.eyes)  # type: ignore[assignment]
+        return FaceBox(
+            round(self.x * sx), round(self.y * sy), round(self.w * sx), round(self.h * sy),
+            self.score, eyes,
+        )  # fmt: skip
+
     def iou(self, other: FaceBox) -> float:
         """Intersection over union with another box (0..1)."""
         ix = max(0, min(self.x + self.w, other.x + other.w) - max(self.x, other.x))

@@ -93,7 +93,7 @@ class FramePipeline:
             else np.zeros((0, len(LABELS)), np.float32)
         )
         t2 = time.perf_counter()
-        ids, dropped = self.tracker.update(boxes)
+        ids, dropped = self.tracker.update(boxes, (frame_bgr.shape[1], frame_bgr.shape[0]))
         self.smoother.forget(dropped)
         faces = []
         for face_id, box, probs, face48 in zip(ids, boxes, raw, crops):

@@ -1,5 +1,9 @@
 """Stable face IDs across frames by greedy IoU matching, with a centroid fallback for
-fast head movement. One tracker per stream or video; not thread-safe."""
+fast head movement. One tracker per stream or video; not thread-safe.
+
+Boxes are in pixels of their frame, and a browser lowers the camera's resolution under
+load mid-stream; the tracker therefore rescales its tracks when the frame size changes,
+so a face keeps its ID (and its smoothing history) across the switch."""
 
 from __future__ import annotations
 
@@ -30,13 +34,23 @@ class FaceTracker:
         self.max_missed = max_missed
         self._tracks: list[Track] = []
         self._next_id = 1
+        self._frame_size: tuple[int, int] | None = None
 
     @property
     def active_ids(self) -> set[int]:
         return {t.face_id for t in self._tracks}
 
-    def update(self, boxes: list[FaceBox]) -> tuple[list[int], set[int]]:
-        """Match ``boxes``; returns (ID per box in the same order, IDs dropped now)."""
+    def update(
+        self, boxes: list[FaceBox], frame_size: tuple[int, int] | None = None
+    ) -> tuple[list[int], set[int]]:
+        """Match ``boxes`` (found in a frame of ``frame_size`` = (width, height), if
+        known); returns (ID per box in the same order, IDs dropped now)."""
+        if frame_size is not None:
+            old, self._frame_size = self._frame_size, frame_size
+            if old is not None and old != frame_size:
+                sx, sy = frame_size[0] / old[0], frame_size[1] / old[1]
+                for track in self._tracks:
+                    track.box = track.box.scaled(sx, sy)
         pairs = sorted(
             (
                 (_similarity(t.box, b), ti, bi)

@@ -36,6 +36,16 @@ def test_two_faces_keep_stable_ids_over_a_sequence(classifier, astronaut_bgr):
     assert all(ids == seen[0] for ids in seen)  # left face keeps its ID, right face its own
 
 
+def test_a_face_keeps_its_id_when_the_camera_resolution_drops(classifier, astronaut_frame):
+    p = FramePipeline(classifier, AnalysisSettings(mirror=False))
+    ids = []
+    for i, size in enumerate([(640, 480), (640, 480), (320, 240), (320, 240), (640, 480)]):
+        frame = cv2.resize(astronaut_frame, size, interpolation=cv2.INTER_AREA)
+        _, result = p.process(frame, i / 15)
+        ids.append([f.face_id for f in result.faces])
+    assert ids == [[1]] * 5
+
+
 def test_no_face_frame_says_so(classifier):
     p = FramePipeline(classifier, AnalysisSettings(mirror=False))
     sky = np.full((480, 640, 3), (200, 150, 90), np.uint8)

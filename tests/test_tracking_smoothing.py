@@ -29,6 +29,19 @@ def test_fast_move_is_matched_by_centroid():
     assert ids == [1]
 
 
+def test_a_face_keeps_its_id_when_the_frame_resolution_changes():
+    t = FaceTracker()
+    assert t.update([box(300, 200, 100), box(40, 40, 60)], (640, 480))[0] == [1, 2]
+    # the browser halves the resolution: same faces, half the pixels
+    assert t.update([box(150, 100, 50), box(20, 20, 30)], (320, 240))[0] == [1, 2]
+    assert t.update([box(152, 101, 50)], (320, 240))[0] == [1]
+    assert t.update([box(304, 202, 100)], (640, 480))[0] == [1]
+    # without the frame sizes the halved boxes would not match (the old behaviour)
+    blind = FaceTracker()
+    blind.update([box(300, 200, 100)])
+    assert blind.update([box(150, 100, 50)])[0] == [2]
+
+
 def test_lost_track_is_dropped_after_max_missed_and_id_not_reused():
     t = FaceTracker(max_missed=2)
     t.update([box(10, 10)])
