@@ -36,6 +36,9 @@ def analysis_settings(
     ] = 0.4,
     smoothing: Annotated[float, Query(description="videos only; photos are not smoothed")] = 0.6,
     low_light: bool = False,
+    mirror_averaging: Annotated[
+        bool, Query(description="average each face with its mirror image: more accurate, slower")
+    ] = True,
 ) -> AnalysisSettings:
     """The Analyze media page's settings as query parameters; 422 with the settings'
     own message when one is out of range."""
@@ -47,6 +50,7 @@ def analysis_settings(
             uncertain_threshold=uncertain_threshold,
             smoothing=smoothing,
             low_light=low_light,
+            mirror_averaging=mirror_averaging,
         )
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None

@@ -6,7 +6,8 @@
 
 Runs ``python -m emotion_core.analyze`` on the ``<emotion>/`` folders exactly as a user
 would and scores the largest face of each photo: accuracy (a photo without a face counts
-as wrong), macro recall over the seven classes, and the share of photos with a face.
+as wrong), macro recall over the seven classes, and the share of photos with a face;
+once with the photo default (mirror averaging) and once reading each face once.
 
 ``--fer-python`` also runs the ``fer`` package's full default pipeline (its Haar cascade
 and mini-Xception, ``FER()``) on the same photos, side by side, in that interpreter: fer
@@ -36,7 +37,10 @@ sys.path.insert(0, str(ROOT))
 
 from emotion_core.classifier import DEFAULT_MODEL_PATH  # noqa: E402
 from emotion_core.emotions import LABELS  # noqa: E402
-from emotion_core.model_card import MODEL_CARD_NAME, update_card  # noqa: E402
+from emotion_core.model_card import MODEL_CARD_NAME, load_card, update_card  # noqa: E402
+from emotion_core.release import OURS  # noqa: E402
+
+OURS_SINGLE_VIEW = f"{OURS}, without mirror averaging"
 
 FER_SCRIPT = """
 import csv, logging, sys
@@ -81,13 +85,17 @@ def score(truth: dict[str, str], predicted: dict[str, str | None]) -> dict:
     }
 
 
-def run_ours(data: Path, model: Path) -> tuple[dict[str, str | None], float]:
+def run_ours(
+    data: Path, model: Path, mirror_averaging: bool = True
+) -> tuple[dict[str, str | None], float]:
     """Largest-face predictions through the analyze command, and its wall time."""
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "report.csv"
         cmd = [sys.executable, "-m", "emotion_core.analyze", str(data), "--out", str(report)]
+        cmd += ["--model", str(model)]
+        cmd += ["--mirror-averaging" if mirror_averaging else "--no-mirror-averaging"]
         start = time.perf_counter()
-        subprocess.run([*cmd, "--model", str(model)], cwd=ROOT, check=True)
+        subprocess.run(cmd, cwd=ROOT, check=True)
         seconds = time.perf_counter() - start
         rows = pd.read_csv(report)
     raw = [f"raw_{e}" for e in LABELS]
@@ -159,7 +167,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--card",
         action="store_true",
-        help="also write them into the model card beside --model (section real_photos)",
+        help="also write them into the model card beside --model (section real_photos; "
+        "rows not measured in this run are kept)",
     )
     args = p.parse_args(argv)
     if not args.data.is_dir():
@@ -169,8 +178,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.sweep:
         results = sweep(args.data, args.model, truth)
     else:
-        predicted, seconds = run_ours(args.data, args.model)
-        results = {"this project": {**score(truth, predicted), "seconds": round(seconds, 1)}}
+        results = {}
+        for name, averaging in ((OURS, True), (OURS_SINGLE_VIEW, False)):
+            predicted, seconds = run_ours(args.data, args.model, averaging)
+            results[name] = {**score(truth, predicted), "seconds": round(seconds, 1)}
         if args.fer_python:
             predicted, seconds = run_fer(args.data, args.fer_python)
             results["fer 25.10.3, FER() defaults"] = {
@@ -198,6 +209,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.write_text(json.dumps(section, indent=2))
     if args.card and not args.sweep:
+        # rows measured earlier and not now (the fer package, earlier models) are kept
+        card = load_card(args.model.parent / MODEL_CARD_NAME)
+        earlier = card.get("real_photos", {}).get("results", {})
+        section["results"] |= {k: v for k, v in earlier.items() if k not in results}
         update_card(args.model.parent / MODEL_CARD_NAME, real_photos=section)
     return 0
 

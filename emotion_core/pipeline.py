@@ -87,8 +87,9 @@ class FramePipeline:
         # (the same pixels within rounding, since both steps are linear).
         grey = to_grey(frame_bgr) if boxes else frame_bgr
         crops = [face_to_grey48(crop_face(grey, b.as_tuple(), b.eyes)) for b in boxes]
+        predict = self.classifier.predict_tta if s.mirror_averaging else self.classifier.predict
         raw = (
-            self.classifier.predict(to_model_input(np.stack(crops)))
+            predict(to_model_input(np.stack(crops)))
             if crops
             else np.zeros((0, len(LABELS)), np.float32)
         )

@@ -140,6 +140,17 @@ def test_a_saved_batch_is_one_session_in_the_list_and_in_the_store(api, astronau
     assert info.model_hash == ModelRef.of(DEFAULT_MODEL_PATH).sha256
     samples = api.store.load_samples(sid)
     assert samples["frame_index"].tolist() == [0, 1] and set(samples["label"]) == {"happy"}
+    assert info.settings["mirror_averaging"] is True  # photos: averaged unless asked not to
+
+
+def test_mirror_averaging_can_be_turned_off(api, astronaut_jpeg):
+    def probabilities(**params):
+        [image] = analyse(api, [("a.jpg", astronaut_jpeg)], **params).json()["images"]
+        return np.array(list(image["faces"][0]["probabilities"].values()))
+
+    averaged, single = probabilities(), probabilities(mirror_averaging="false")
+    assert not np.allclose(averaged, single, atol=1e-3)
+    assert np.allclose(probabilities(mirror_averaging="true"), averaged)
 
 
 def test_csv_endpoints_return_the_analytics_pages_bytes(api, astronaut_jpeg):

@@ -56,6 +56,7 @@ def test_photos_are_shown_with_a_face_table_and_bad_files_get_their_own_error(db
     [session] = db.list_sessions()
     assert (session.source, session.source_name, session.frames) == ("image", "astronaut.png", 1)
     assert at.session_state[LAST_SESSION_KEY] == session.id
+    assert session.settings["mirror_averaging"] is True  # the media default
 
 
 def test_a_video_is_analysed_into_a_session(db, tmp_path, astronaut_frame):

@@ -2,6 +2,7 @@ import cv2
 import numpy as np
 
 from emotion_core.pipeline import FramePipeline
+from emotion_core.preprocessing import to_model_input
 from emotion_core.settings import AnalysisSettings
 
 
@@ -44,6 +45,18 @@ def test_a_face_keeps_its_id_when_the_camera_resolution_drops(classifier, astron
         _, result = p.process(frame, i / 15)
         ids.append([f.face_id for f in result.faces])
     assert ids == [[1]] * 5
+
+
+def test_mirror_averaging_reads_each_face_and_its_mirror(classifier, astronaut_frame):
+    single = FramePipeline(classifier, AnalysisSettings(mirror=False, smoothing=0.0))
+    both = FramePipeline(classifier, AnalysisSettings(mirror=False, mirror_averaging=True))
+    [face] = single.process(astronaut_frame, 0.0)[1].faces
+    [averaged] = both.process(astronaut_frame, 0.0)[1].faces
+    x = to_model_input(face.face48)
+    expected = (classifier.predict(x) + classifier.predict(x[:, :, ::-1]))[0] / 2
+    assert np.allclose(averaged.raw, expected, atol=1e-5)
+    assert not np.allclose(averaged.raw, face.raw, atol=1e-3)
+    assert averaged.label == face.label == "happy"
 
 
 def test_no_face_frame_says_so(classifier):

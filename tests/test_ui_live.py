@@ -50,9 +50,12 @@ def test_sidebar_changes_reach_the_settings_object():
     at.radio(key="set_detector_range").set_value("full")
     at.checkbox(key="set_draw_probs").check()
     at.slider(key="set_every_n").set_value(3)
+    assert at.toggle(key="set_mirror_avg_live").value is False  # live: off by default
+    at.toggle(key="set_mirror_avg_live").set_value(True)
     at.run()
     s = at.session_state["settings"]
     assert (s.smoothing, s.uncertain_threshold, s.low_light) == (0.9, 0.7, True)
+    assert s.mirror_averaging
     assert (s.detector_range, s.draw_probabilities, s.analyse_every_n) == ("full", True, 3)
 
 

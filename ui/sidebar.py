@@ -87,6 +87,16 @@ def settings_sidebar(video: bool = True) -> AnalysisSettings:
             key="set_low_light",
             help="Brightens dark pictures (CLAHE) before detection.",
         )
+        # Off by default live (it doubles the classifier's time per face), on for media;
+        # separate keys so each page keeps its own default.
+        mirror_averaging = st.toggle(
+            "Mirror averaging",
+            not video,
+            key="set_mirror_avg_live" if video else "set_mirror_avg_media",
+            help="Also reads each face's mirror image and averages the two: more accurate "
+            "(FER2013 +1.6 points, real photos +1 point and fairer across emotions), "
+            "but twice the classifier's time per face.",
+        )
     with sb.expander("Display", expanded=False):
         draw_box = st.checkbox("Face box", D.draw_box, key="set_draw_box")
         draw_label = st.checkbox("Label and confidence", D.draw_label, key="set_draw_label")
@@ -118,6 +128,7 @@ def settings_sidebar(video: bool = True) -> AnalysisSettings:
         smoothing=smoothing,
         uncertain_threshold=uncertain,
         low_light=low_light,
+        mirror_averaging=mirror_averaging,
         draw_box=draw_box,
         draw_label=draw_label,
         draw_probabilities=draw_probs,
