@@ -102,7 +102,9 @@ def show_real_photos(card: dict) -> None:
         f"The whole photo path (face detector, crop, model) on {section['photos']:,} "
         f"labelled photos of real people ({section['data']}), largest face of each; a photo "
         "without a face counts as wrong. FER2013 accuracy alone cannot show whether the "
-        "app frames live faces like the training faces."
+        "app frames live faces like the training faces. *this project* uses the photo "
+        "default, mirror averaging (each face and its mirror image read and averaged); "
+        "the live stream reads each face once."
     )
     st.dataframe(
         model_charts.real_photos_table(section),
