@@ -78,6 +78,8 @@ class EmotionClassifier:
         import keras
         import tensorflow as tf
 
+        import emotion_core.cnn  # noqa: F401  registers the model's custom input blur layer
+
         try:
             model = keras.models.load_model(self.path, compile=False)
         except (OSError, ValueError) as exc:

@@ -4,13 +4,20 @@ Four stages of 3x3 convolutions with batch norm at full 48x48 resolution down to
 map, flattened (so the head still knows *where* a feature is: mouth below, brows above)
 into a small dense head. Sized so that one face takes well under 3 ms on two CPU cores
 through LiteRT (see the model card for the measured figure).
+
+Exported models may start with a fixed Gaussian blur (:class:`GaussianSmoothing`): the
+training augmentation resamples every face (rotation, zoom and shift, bilinear), which
+softens it, so a sharp face at inference is slightly unlike every training face. The
+blur's sigma is chosen on the validation split at export, like the softmax temperature.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, fields
 
 import keras
+import numpy as np
 from keras import layers
 
 from emotion_core.emotions import NUM_CLASSES
@@ -31,6 +38,8 @@ class CnnConfig:
     # Logits are divided by this before the softmax: 1 while training, then fitted on the
     # validation split at export so that probabilities mean what they say.
     temperature: float = 1.0
+    # Sigma (pixels) of the fixed input blur: 0 (none) while training, chosen at export.
+    input_sigma: float = 0.0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -44,6 +53,35 @@ class CnnConfig:
             if key in values:
                 values[key] = tuple(values[key])
         return cls(**values)
+
+
+@keras.saving.register_keras_serializable(package="emotion_core")
+class GaussianSmoothing(layers.Layer):
+    """A fixed Gaussian blur with mirrored borders (as ``cv2.GaussianBlur``'s default).
+
+    The kernel is a constant, not a weight, so a model with and without this layer has
+    the same ``get_weights()`` list and ``--init-from`` works across both.
+    """
+
+    def __init__(self, sigma: float, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.sigma = float(sigma)
+        self.radius = max(1, math.ceil(3 * self.sigma))
+        offsets = np.arange(-self.radius, self.radius + 1, dtype=np.float64)
+        line = np.exp(-(offsets**2) / (2 * self.sigma**2))
+        line /= line.sum()
+        self.kernel = np.outer(line, line)[:, :, None, None].astype(np.float32)
+
+    def call(self, x):
+        r = self.radius
+        x = keras.ops.pad(x, [[0, 0], [r, r], [r, r], [0, 0]], mode="reflect")
+        return keras.ops.depthwise_conv(x, keras.ops.cast(self.kernel, x.dtype), padding="valid")
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "sigma": self.sigma}
 
 
 def _conv_bn_relu(x, filters: int, name: str):
@@ -60,7 +98,10 @@ def build_model(config: CnnConfig | None = None) -> keras.Model:
     """
     cfg = config or CnnConfig()
     inputs = keras.Input((FACE_SIZE, FACE_SIZE, 1), name="face")
-    x = layers.Rescaling(2.0, offset=-1.0, name="scale")(inputs)
+    x = inputs
+    if cfg.input_sigma > 0:
+        x = GaussianSmoothing(cfg.input_sigma, name="input_smoothing")(x)
+    x = layers.Rescaling(2.0, offset=-1.0, name="scale")(x)
     side = FACE_SIZE
     for stage, (width, convs) in enumerate(zip(cfg.widths, cfg.convs_per_stage), start=1):
         for i in range(convs):

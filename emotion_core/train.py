@@ -58,6 +58,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--init-from", metavar="MODEL", help="start from this .keras model (fine-tune)")
     p.add_argument("--precision", choices=["auto", "float32", "mixed_bfloat16"], default="auto")
     p.add_argument("--no-export", action="store_true", help="keep the checkpoints only")
+    p.add_argument(
+        "--export-only",
+        action="store_true",
+        help="no training: export the best checkpoint of --checkpoints again (as a "
+        "finished run's last step does, with this version's export steps)",
+    )
     p.add_argument("--limit", type=int, default=0, help=argparse.SUPPRESS)  # quick runs
     args = p.parse_args(argv)
     args.command = "python -m emotion_core.train " + " ".join(
@@ -65,6 +71,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     if args.resume and args.init_from:
         p.error("--resume and --init-from exclude each other")
+    if args.export_only and (args.resume or args.init_from or args.no_export):
+        p.error("--export-only excludes --resume, --init-from and --no-export")
     return args
 
 
@@ -93,7 +101,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.init_from and not Path(args.init_from).is_file():
         print(f"error: --init-from: model not found: {args.init_from}", file=sys.stderr)
         return 2
-    state = training_loop.run(train, val, args, ckpt, precision)
+    if args.export_only:
+        if not (ckpt / "state.json").is_file() or not (ckpt / training_loop.BEST_WEIGHTS).is_file():
+            print(f"error: --export-only: no finished checkpoint in {ckpt}", file=sys.stderr)
+            return 2
+        state = json.loads((ckpt / "state.json").read_text())
+        precision = state.get("precision", precision)
+    else:
+        state = training_loop.run(train, val, args, ckpt, precision)
     if args.no_export:
         return 0
     out = Path(args.out)
@@ -149,6 +164,7 @@ def training_info(state: dict, train: FaceDataset, val: FaceDataset, args, preci
         "hardware": f"{cpu_name()} ({platform.machine()}), {os.cpu_count()} CPU cores, no GPU",
         "finished_at": time.strftime("%Y-%m-%d %H:%M:%S"),
         "command": state.get("command") or args.command,
+        **({"export_command": args.command} if args.export_only else {}),
         "resumed": state.get("resumed", 0),
         "state": json.loads(json.dumps(state)),
     }

@@ -4,10 +4,12 @@ import json
 
 import cv2
 import numpy as np
+import pytest
 
 from emotion_core import train
 from emotion_core.classifier import EmotionClassifier
 from emotion_core.emotions import LABELS
+from emotion_core.training_loop import INPUT_SIGMAS
 
 
 def tiny_dataset(root, per_class=6):
@@ -66,3 +68,56 @@ def test_resume_without_checkpoint_is_a_message(tmp_path, capsys):
     args = ["--data", str(data), "--checkpoints", str(tmp_path / "none"), "--resume"]
     assert train.main(args) == 2
     assert "no checkpoint" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("sigma", [0.5, 0.7])
+def test_the_input_blur_layer_is_opencvs_gaussian_blur(sigma):
+    from emotion_core.cnn import GaussianSmoothing
+
+    face = np.random.default_rng(1).integers(0, 256, (48, 48)).astype(np.float32)
+    ours = np.asarray(GaussianSmoothing(sigma)(face[None, :, :, None]))[0, :, :, 0]
+    assert np.abs(ours - cv2.GaussianBlur(face, (0, 0), sigma)).max() < 0.05
+    assert np.abs(ours - face).mean() > 5  # it does blur
+
+
+def test_export_chooses_an_input_blur_and_every_model_file_carries_it(tmp_path):
+    data = tiny_dataset(tmp_path / "data")
+    ckpt, out = tmp_path / "ckpt", tmp_path / "out"
+    args = ["--data", str(data), "--checkpoints", str(ckpt), "--batch-size", "16"]
+    assert train.main([*args, "--out", str(out), "--epochs", "1", "--precision", "float32"]) == 0
+    card = json.loads((out / "model_card.json").read_text())
+    smoothing = card["input_smoothing"]
+    assert set(smoothing["tried"]) == {str(s) for s in INPUT_SIGMAS}
+    best = min(smoothing["tried"], key=lambda k: smoothing["tried"][k]["log_loss"])
+    assert smoothing["sigma"] == float(best) == card["architecture"]["input_sigma"]
+
+    # --export-only redoes the export from the checkpoint; --init-from takes its weights
+    again = tmp_path / "again"
+    assert train.main([*args, "--out", str(again), "--export-only"]) == 0
+    assert json.loads((again / "model_card.json").read_text())["input_smoothing"] == smoothing
+    faces = np.random.default_rng(0).random((3, 48, 48, 1)).astype("f4")
+    keras_probs = EmotionClassifier(again / "emotion_cnn.keras").predict(faces)
+    tflite_probs = EmotionClassifier(again / "emotion_cnn.tflite").predict(faces)
+    assert np.allclose(keras_probs, tflite_probs, atol=1e-4)
+    child = [
+        "--checkpoints",
+        str(tmp_path / "child"),
+        "--init-from",
+        str(again / "emotion_cnn.keras"),
+    ]
+    assert train.main([*args[:2], *child, "--out", str(tmp_path / "c"), "--epochs", "1",
+                       "--batch-size", "16", "--precision", "float32"]) == 0  # fmt: skip
+
+
+def test_a_blurring_model_converts_to_float_and_int8_tflite(tmp_path):
+    from emotion_core.classifier import export_tflite, export_tflite_int8
+    from emotion_core.cnn import CnnConfig, build_model
+
+    model = build_model(CnnConfig(input_sigma=0.6))
+    assert model.get_layer("input_smoothing").sigma == 0.6
+    faces = np.random.default_rng(0).random((8, 48, 48, 1)).astype("f4")
+    expected = model.predict(faces, verbose=0)
+    float_file = export_tflite(model, tmp_path / "m.tflite")
+    int8_file = export_tflite_int8(model, tmp_path / "m_int8.tflite", faces)
+    assert np.allclose(EmotionClassifier(float_file).predict(faces), expected, atol=1e-4)
+    assert np.abs(EmotionClassifier(int8_file).predict(faces) - expected).max() < 0.1
