@@ -82,6 +82,16 @@ def show_files_and_calibration(card: dict) -> None:
             f"before, {calibration['ece_after']:.3f} after. The uncertainty threshold and the "
             "confidence bands rely on it."
         )
+    smoothing = card.get("input_smoothing")
+    if smoothing and smoothing.get("sigma"):
+        tried = ", ".join(
+            f"{float(sigma):g}: {r['accuracy']:.1%}" for sigma, r in smoothing["tried"].items()
+        )
+        st.caption(
+            f"Input: the model blurs each face a little first (Gaussian, sigma "
+            f"{smoothing['sigma']:g} px), because training resamples and so softens every "
+            f"face; chosen on {smoothing['chosen_on']} (accuracy by sigma: {tried})."
+        )
     if card.get("variants"):
         st.subheader("Model files")
         st.dataframe(

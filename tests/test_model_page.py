@@ -124,6 +124,14 @@ def test_page_shows_model_files_calibration_real_photos_and_limits(model_dir):
         real_photos=real,
         calibration=calibration,
         training=training,
+        input_smoothing={
+            "sigma": 0.4,
+            "chosen_on": "the validation split (3589 faces), lowest log-loss",
+            "tried": {
+                "0.0": {"accuracy": 0.643, "log_loss": 0.98},
+                "0.4": {"accuracy": 0.65, "log_loss": 0.97},
+            },
+        },
     )
     at = AppTest.from_file(PAGE, default_timeout=TIMEOUT).run()
     assert not at.exception
@@ -133,6 +141,7 @@ def test_page_shows_model_files_calibration_real_photos_and_limits(model_dir):
     photos = next(d.value for d in at.dataframe if "pipeline" in d.value)
     assert photos["accuracy"].tolist() == [0.61, 0.40]
     assert any("temperature of 0.80" in c.value for c in at.caption)
+    assert any("sigma 0.4 px" in c.value and "0: 64.3%, 0.4: 65.0%" in c.value for c in at.caption)
     assert any("- Adults only." in m.value for m in at.markdown)
 
 
