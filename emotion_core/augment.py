@@ -11,19 +11,39 @@ import tensorflow as tf
 from keras import layers
 
 
-def build_augmenter(seed: int = 0) -> keras.Sequential:
-    """Random transforms for float32 (N, 48, 48, 1) batches in 0..1."""
-    return keras.Sequential(
+def build_augmenter(seed: int = 0, sharp_share: float = 0.0):
+    """Random transforms for float32 (N, 48, 48, 1) batches in 0..1, as a function.
+
+    Rotation, zoom and shift resample the face bilinearly, which softens it; a share
+    ``sharp_share`` of the faces skips them (flip and the photometric changes still
+    apply), so the network also sees faces as sharp as a FER2013 test face.
+    """
+    flip = layers.RandomFlip("horizontal", seed=seed)
+    geometric = keras.Sequential(
         [
-            layers.RandomFlip("horizontal", seed=seed),
             layers.RandomRotation(0.04, fill_mode="reflect", seed=seed + 1),  # about 15 degrees
             layers.RandomZoom((-0.15, 0.15), fill_mode="reflect", seed=seed + 2),
             layers.RandomTranslation(0.1, 0.1, fill_mode="reflect", seed=seed + 3),
+        ],
+        name="geometric",
+    )
+    photometric = keras.Sequential(
+        [
             layers.RandomBrightness(0.2, value_range=(0.0, 1.0), seed=seed + 4),
             layers.RandomContrast(0.3, seed=seed + 5),
         ],
-        name="augment",
+        name="photometric",
     )
+
+    def augment(images: tf.Tensor) -> tf.Tensor:
+        images = flip(images, training=True)
+        moved = geometric(images, training=True)
+        if sharp_share > 0:
+            keep = tf.random.uniform((tf.shape(images)[0], 1, 1, 1), 0, 1) < sharp_share
+            moved = tf.where(keep, images, moved)
+        return photometric(moved, training=True)
+
+    return augment
 
 
 def random_erasing(images: tf.Tensor, probability: float = 0.5, max_side: int = 20) -> tf.Tensor:

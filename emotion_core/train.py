@@ -53,6 +53,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=0.1,
         help="share of each target spread over the other classes (FER2013's labels are noisy)",
     )
+    p.add_argument(
+        "--sharp-share",
+        type=float,
+        default=0.0,
+        help="share of training faces not rotated/zoomed/shifted (so not resampled and "
+        "softened); pass the same value again with --resume",
+    )
     p.add_argument("--seed", type=int, default=1234)
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
     p.add_argument("--init-from", metavar="MODEL", help="start from this .keras model (fine-tune)")
@@ -69,6 +76,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.command = "python -m emotion_core.train " + " ".join(
         sys.argv[1:] if argv is None else argv
     )
+    if not 0.0 <= args.sharp_share <= 1.0:
+        p.error("--sharp-share must be between 0 and 1")
     if args.resume and args.init_from:
         p.error("--resume and --init-from exclude each other")
     if args.export_only and (args.resume or args.init_from or args.no_export):
@@ -161,6 +170,7 @@ def training_info(state: dict, train: FaceDataset, val: FaceDataset, args, preci
         "precision": precision,
         "seed": args.seed,
         "label_smoothing": args.label_smoothing,
+        "sharp_share": args.sharp_share,
         "hardware": f"{cpu_name()} ({platform.machine()}), {os.cpu_count()} CPU cores, no GPU",
         "finished_at": time.strftime("%Y-%m-%d %H:%M:%S"),
         "command": state.get("command") or args.command,

@@ -64,12 +64,12 @@ def make_datasets(train: FaceDataset, val: FaceDataset, args: argparse.Namespace
 
     from emotion_core.augment import build_augmenter, random_erasing
 
-    augmenter = build_augmenter(args.seed)
+    augmenter = build_augmenter(args.seed, args.sharp_share)
     weights = tf.constant(list(class_weights(train).values()), tf.float32)
 
     def augment(x, y):
         onehot = tf.one_hot(y, NUM_CLASSES)
-        return random_erasing(augmenter(x, training=True)), onehot, tf.gather(weights, y)
+        return random_erasing(augmenter(x)), onehot, tf.gather(weights, y)
 
     train_ds = (
         tf.data.Dataset.from_tensor_slices((to_model_input(train.images), train.labels))
