@@ -5,6 +5,8 @@ complete model (``train --out checkpoints/cycleN/export``) to compare before shi
 Releasing one copies its three model files into ``assets/`` and merges its card into the
 shipped card, so the history is kept rather than overwritten:
 
+- ``architecture``, ``input_smoothing``, ``calibration`` (every section of the export's
+  card): replaced by the export's;
 - ``training``: the new cycle's facts, with every cycle listed in ``training.cycles``
   (epochs, time, best validation accuracy, command) and the totals over all of them;
 - ``training_log.csv``: the cycles' epoch logs joined, with a ``cycle`` column;
@@ -131,9 +133,10 @@ def release(export: Path, assets: Path, note: str | None = None) -> dict[str, An
         raise ReleaseError(f"{export / MODEL_CARD_NAME} has no training section")
     training = merge_training(shipped_card.get("training", {}), new_card["training"], note)
     cycle = training["cycles"][-1]["cycle"]
+    # the export's own sections (architecture, input blur, calibration, ...) replace the
+    # shipped ones; training and real photos are merged; evaluation is measured afresh
     sections: dict[str, Any] = {
-        "architecture": new_card["architecture"],
-        "calibration": new_card.get("calibration", {}),
+        **{k: v for k, v in new_card.items() if k not in ("labels", "evaluation", "variants")},
         "training": training,
     }
     accuracy = shipped_card.get("evaluation", {}).get("plain", {}).get("accuracy")

@@ -151,7 +151,11 @@ def cpu_name() -> str:
 
 
 def training_info(state: dict, train: FaceDataset, val: FaceDataset, args, precision: str) -> dict:
-    """The model card's training section: data, schedule, time and hardware."""
+    """The model card's training section: data, schedule, time and hardware. The schedule
+    comes from the run's state when it has it (``--export-only`` gets no schedule args)."""
+    from emotion_core.training_loop import hyperparameters
+
+    hp = {**hyperparameters(args), **state.get("hyperparameters", {})}
     return {
         "data": str(args.data),
         "trained_on": f"{len(train):,} faces from {args.data}, validated on {len(val):,} "
@@ -164,13 +168,13 @@ def training_info(state: dict, train: FaceDataset, val: FaceDataset, args, preci
         "best_epoch": state["best_epoch"],
         "best_val_accuracy": round(state["best_val_accuracy"], 4),
         "training_seconds": round(state["elapsed_seconds"]),
-        "batch_size": args.batch_size,
-        "peak_lr": args.lr,
+        "batch_size": hp["batch_size"],
+        "peak_lr": hp["peak_lr"],
         "optimizer": "AdamW, warm-up + cosine decay",
         "precision": precision,
-        "seed": args.seed,
-        "label_smoothing": args.label_smoothing,
-        "sharp_share": args.sharp_share,
+        "seed": hp["seed"],
+        "label_smoothing": hp["label_smoothing"],
+        "sharp_share": hp["sharp_share"],
         "hardware": f"{cpu_name()} ({platform.machine()}), {os.cpu_count()} CPU cores, no GPU",
         "finished_at": time.strftime("%Y-%m-%d %H:%M:%S"),
         "command": state.get("command") or args.command,

@@ -47,6 +47,20 @@ def lr_at(epoch: int, args: argparse.Namespace) -> float:
     return args.lr * (0.01 + 0.99 * 0.5 * (1.0 + math.cos(math.pi * progress)))
 
 
+def hyperparameters(args: argparse.Namespace) -> dict:
+    """The schedule and regularisation of a run, kept in its state for the model card."""
+    return {
+        "batch_size": args.batch_size,
+        "peak_lr": args.lr,
+        "weight_decay": args.weight_decay,
+        "warmup_epochs": args.warmup_epochs,
+        "epochs": args.epochs,
+        "seed": args.seed,
+        "label_smoothing": args.label_smoothing,
+        "sharp_share": args.sharp_share,
+    }
+
+
 def class_weights(train: FaceDataset) -> dict[int, float]:
     """Square-root inverse-frequency weights: disgust (436 images) gets ~3x, happy ~0.75x."""
     counts = np.maximum(train.class_counts(), 1)
@@ -154,6 +168,7 @@ def run(
             "config": config.to_dict(),
             "precision": precision,
             "command": args.command,  # kept through resumes: the card names the real run
+            "hyperparameters": hyperparameters(args),  # for the card, even after --export-only
         }
         model = build_model(config)
         if args.init_from:

@@ -51,6 +51,9 @@ def test_release_copies_the_files_and_keeps_the_history(export, assets):
     for name in release.MODEL_FILES:
         assert (assets / name).read_bytes() == (out / name).read_bytes()
     card = json.loads((assets / "model_card.json").read_text())
+    exported = json.loads((out / "model_card.json").read_text())
+    for section in ("architecture", "input_smoothing", "calibration"):
+        assert card[section] == exported[section]
     cycles = card["training"]["cycles"]
     assert cycles[:-1] == old_cycles
     assert cycles[-1]["cycle"] == len(old_cycles) + 1 and cycles[-1]["epochs"] == 1

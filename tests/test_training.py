@@ -84,7 +84,8 @@ def test_export_chooses_an_input_blur_and_every_model_file_carries_it(tmp_path):
     data = tiny_dataset(tmp_path / "data")
     ckpt, out = tmp_path / "ckpt", tmp_path / "out"
     args = ["--data", str(data), "--checkpoints", str(ckpt), "--batch-size", "16"]
-    assert train.main([*args, "--out", str(out), "--epochs", "1", "--precision", "float32"]) == 0
+    run = ["--out", str(out), "--epochs", "1", "--precision", "float32", "--lr", "5e-4"]
+    assert train.main([*args, *run]) == 0
     card = json.loads((out / "model_card.json").read_text())
     smoothing = card["input_smoothing"]
     assert set(smoothing["tried"]) == {str(s) for s in INPUT_SIGMAS}
@@ -94,7 +95,9 @@ def test_export_chooses_an_input_blur_and_every_model_file_carries_it(tmp_path):
     # --export-only redoes the export from the checkpoint; --init-from takes its weights
     again = tmp_path / "again"
     assert train.main([*args, "--out", str(again), "--export-only"]) == 0
-    assert json.loads((again / "model_card.json").read_text())["input_smoothing"] == smoothing
+    again_card = json.loads((again / "model_card.json").read_text())
+    assert again_card["input_smoothing"] == smoothing
+    assert again_card["training"]["peak_lr"] == 5e-4  # the run's schedule, not the defaults
     faces = np.random.default_rng(0).random((3, 48, 48, 1)).astype("f4")
     keras_probs = EmotionClassifier(again / "emotion_cnn.keras").predict(faces)
     tflite_probs = EmotionClassifier(again / "emotion_cnn.tflite").predict(faces)
