@@ -206,7 +206,8 @@ def test_a_killed_worker_is_retried_and_its_task_completes(archive, reference):
     """A pool worker killed with SIGKILL (out of memory, an operator): its tasks are
     retried on a rebuilt pool and give the same rows."""
     model = str(DEFAULT_MODEL_PATH)
-    config = WorkerConfig(model, ModelRef.of(model).sha256, AnalysisSettings())
+    settings = AnalysisSettings(mirror_averaging=True)  # the analyze command's, as the reference
+    config = WorkerConfig(model, ModelRef.of(model).sha256, settings)
     files = ["a_long.mp4", "b_short.mkv"]
     tasks = iter([Task(i, str(archive / f), "video") for i, f in enumerate(files)])
     results, retried, failed = [], [], []
