@@ -34,8 +34,9 @@ BEST_WEIGHTS = "best.weights.h5"
 # accuracy rose from 64.3% (none) to 65.0% at 0.4 and 65.9% at 0.5-0.7, but the app's crops
 # of real photos are downscaled (INTER_AREA) and already soft: from 0.5 up the blur cost
 # 1-2 points of real-photo accuracy (surprise most), at 0.3-0.4 it was neutral there
-# (README, Training). So the grid stops at 0.4.
-INPUT_SIGMAS = (0.0, 0.2, 0.3, 0.4)
+# (docs/data-quality.md). So the grid stops at 0.4; below 0.3 the kernel is nearly 1 at
+# the centre (0.2 changed no prediction).
+INPUT_SIGMAS = (0.0, 0.3, 0.4)
 
 
 def lr_at(epoch: int, args: argparse.Namespace) -> float:
