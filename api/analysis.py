@@ -18,7 +18,7 @@ from api.limits import check_extension, check_size, media_http_error, read_uploa
 from api.services import Services, services
 from emotion_core.api_keys import ApiKey
 from emotion_core.media import IMAGE_EXTENSIONS, MediaError, PhotoResult, save_photo_session
-from emotion_core.settings import AnalysisSettings
+from emotion_core.settings import MEDIA_MIRROR_AVERAGING, AnalysisSettings
 from emotion_core.video import VIDEO_EXTENSIONS, FrameSampler, probe_video
 
 router = APIRouter(prefix="/v1", tags=["analysis"])
@@ -38,7 +38,7 @@ def analysis_settings(
     low_light: bool = False,
     mirror_averaging: Annotated[
         bool, Query(description="average each face with its mirror image: more accurate, slower")
-    ] = True,
+    ] = MEDIA_MIRROR_AVERAGING,
 ) -> AnalysisSettings:
     """The Analyze media page's settings as query parameters; 422 with the settings'
     own message when one is out of range."""

@@ -37,7 +37,7 @@ from emotion_core.batch_tasks import WorkerConfig
 from emotion_core.classifier import DEFAULT_MODEL_PATH
 from emotion_core.media import IMAGE_EXTENSIONS
 from emotion_core.model_files import ModelRef
-from emotion_core.settings import AnalysisSettings
+from emotion_core.settings import MEDIA_MIRROR_AVERAGING, AnalysisSettings
 from emotion_core.video import VIDEO_EXTENSIONS
 
 
@@ -56,7 +56,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--mirror-averaging",
         action=argparse.BooleanOptionalAction,
-        default=True,
+        default=MEDIA_MIRROR_AVERAGING,
         help="average each face with its mirror image (more accurate, 2x classifier time)",
     )
     p.add_argument("--model", type=Path, default=DEFAULT_MODEL_PATH)

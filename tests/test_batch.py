@@ -29,7 +29,7 @@ from emotion_core.classifier import DEFAULT_MODEL_PATH
 from emotion_core.media import REPORT_COLUMNS
 from emotion_core.model_files import ModelRef
 from emotion_core.segments import join_segment, overlap_frames, plan_segments, scan_frames
-from emotion_core.settings import AnalysisSettings
+from emotion_core.settings import MEDIA_MIRROR_AVERAGING, AnalysisSettings
 from emotion_core.store import PROB_COLUMNS, RAW_COLUMNS, SessionStore, sqlite_url
 from emotion_core.video import AnnotatedWriter
 
@@ -206,7 +206,7 @@ def test_a_killed_worker_is_retried_and_its_task_completes(archive, reference):
     """A pool worker killed with SIGKILL (out of memory, an operator): its tasks are
     retried on a rebuilt pool and give the same rows."""
     model = str(DEFAULT_MODEL_PATH)
-    settings = AnalysisSettings(mirror_averaging=True)  # the analyze command's, as the reference
+    settings = AnalysisSettings(mirror_averaging=MEDIA_MIRROR_AVERAGING)  # as the reference
     config = WorkerConfig(model, ModelRef.of(model).sha256, settings)
     files = ["a_long.mp4", "b_short.mkv"]
     tasks = iter([Task(i, str(archive / f), "video") for i, f in enumerate(files)])

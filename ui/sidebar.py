@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from emotion_core.model_versions import model_labels
-from emotion_core.settings import AnalysisSettings
+from emotion_core.settings import MEDIA_MIRROR_AVERAGING, AnalysisSettings
 from ui.resources import MODEL_KEY, model_files
 
 D = AnalysisSettings()
@@ -87,15 +87,13 @@ def settings_sidebar(video: bool = True) -> AnalysisSettings:
             key="set_low_light",
             help="Brightens dark pictures (CLAHE) before detection.",
         )
-        # Off by default live (it doubles the classifier's time per face), on for media;
-        # separate keys so each page keeps its own default.
+        # separate keys so the live and media pages each keep their own default
         mirror_averaging = st.toggle(
             "Mirror averaging",
-            not video,
+            D.mirror_averaging if video else MEDIA_MIRROR_AVERAGING,
             key="set_mirror_avg_live" if video else "set_mirror_avg_media",
             help="Also reads each face's mirror image and averages the two: more accurate "
-            "(FER2013 +1.6 points, real photos +1 point and fairer across emotions), "
-            "but twice the classifier's time per face.",
+            "(the Model page shows both figures), but twice the classifier's time per face.",
         )
     with sb.expander("Display", expanded=False):
         draw_box = st.checkbox("Face box", D.draw_box, key="set_draw_box")
