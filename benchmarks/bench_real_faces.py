@@ -37,10 +37,15 @@ sys.path.insert(0, str(ROOT))
 
 from emotion_core.classifier import DEFAULT_MODEL_PATH  # noqa: E402
 from emotion_core.emotions import LABELS  # noqa: E402
-from emotion_core.model_card import MODEL_CARD_NAME, load_card, update_card  # noqa: E402
-from emotion_core.release import OURS  # noqa: E402
+from emotion_core.model_card import (  # noqa: E402
+    MODEL_CARD_NAME,
+    REAL_PHOTOS_OURS,
+    load_card,
+    merge_real_photos,
+    update_card,
+)
 
-OURS_SINGLE_VIEW = f"{OURS}, without mirror averaging"
+OURS_SINGLE_VIEW = f"{REAL_PHOTOS_OURS}, without mirror averaging"
 
 FER_SCRIPT = """
 import csv, logging, sys
@@ -179,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
         results = sweep(args.data, args.model, truth)
     else:
         results = {}
-        for name, averaging in ((OURS, True), (OURS_SINGLE_VIEW, False)):
+        for name, averaging in ((REAL_PHOTOS_OURS, True), (OURS_SINGLE_VIEW, False)):
             predicted, seconds = run_ours(args.data, args.model, averaging)
             results[name] = {**score(truth, predicted), "seconds": round(seconds, 1)}
         if args.fer_python:
@@ -209,11 +214,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.write_text(json.dumps(section, indent=2))
     if args.card and not args.sweep:
-        # rows measured earlier and not now (the fer package, earlier models) are kept
-        card = load_card(args.model.parent / MODEL_CARD_NAME)
-        earlier = card.get("real_photos", {}).get("results", {})
-        section["results"] |= {k: v for k, v in earlier.items() if k not in results}
-        update_card(args.model.parent / MODEL_CARD_NAME, real_photos=section)
+        card_path = args.model.parent / MODEL_CARD_NAME
+        earlier = load_card(card_path).get("real_photos", {})
+        update_card(card_path, real_photos=merge_real_photos(earlier, section))
     return 0
 
 

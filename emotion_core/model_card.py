@@ -29,6 +29,10 @@ FER2013_LIMITS = (
 )
 
 
+# The real_photos row of the card's own model (``benchmarks/bench_real_faces.py``).
+REAL_PHOTOS_OURS = "this project"
+
+
 def load_card(path: str | Path) -> dict[str, Any]:
     """The card as a dict; an empty card if the file does not exist yet."""
     path = Path(path)
@@ -45,3 +49,19 @@ def update_card(path: str | Path, **sections: Any) -> dict[str, Any]:
     card.update(sections)
     path.write_text(json.dumps(card, indent=2, sort_keys=False) + "\n")
     return card
+
+
+def merge_real_photos(
+    earlier: dict[str, Any], new: dict[str, Any], previous_name: str | None = None
+) -> dict[str, Any]:
+    """A ``real_photos`` section: the ``new`` measurement's rows first, then the rows of
+    ``earlier`` it did not re-measure (other packages, earlier models). With
+    ``previous_name`` the earlier section described another model (a release), so its own
+    row is kept under that name rather than replaced."""
+    old = dict(earlier.get("results", {}))
+    results = dict(new["results"])
+    if previous_name is not None and REAL_PHOTOS_OURS in old:
+        results[previous_name] = old.pop(REAL_PHOTOS_OURS)
+    for name, row in old.items():
+        results.setdefault(name, row)
+    return {**earlier, **new, "results": results}

@@ -27,13 +27,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from emotion_core.model_card import MODEL_CARD_NAME, load_card, update_card
+from emotion_core.model_card import MODEL_CARD_NAME, load_card, merge_real_photos, update_card
 from emotion_core.training_loop import MODEL_KERAS, MODEL_TFLITE, MODEL_TFLITE_INT8
 
 MODEL_FILES = (MODEL_KERAS, MODEL_TFLITE, MODEL_TFLITE_INT8)
 TRAINING_LOG = "training_log.csv"
 REAL_PHOTOS_JSON = "real.json"
-OURS = "this project"  # the real_photos row of the card's own model
 
 
 class ReleaseError(ValueError):
@@ -80,18 +79,6 @@ def join_logs(shipped_log: str, new_log: str, cycle: int) -> str:
     writer.writeheader()
     writer.writerows(rows)
     return out.getvalue()
-
-
-def merge_real_photos(shipped: dict[str, Any], new: dict[str, Any], previous_name: str) -> dict:
-    """The new measurement's rows first, then the shipped model's own row renamed to
-    ``previous_name``, then the older rows (earlier models, other packages)."""
-    old = dict(shipped.get("results", {}))
-    results = dict(new["results"])
-    if OURS in old:
-        results[previous_name] = old.pop(OURS)
-    for name, row in old.items():
-        results.setdefault(name, row)
-    return {**shipped, **new, "results": results}
 
 
 def status_text(card: dict[str, Any]) -> str:

@@ -84,3 +84,15 @@ def test_an_export_without_its_real_photo_figure_is_refused(export, assets, caps
     assert release.main([str(out), "--assets", str(assets), "--data", str(data)]) == 2
     assert "missing real.json" in capsys.readouterr().err
     assert (assets / "model_card.json").read_text() == before
+
+
+def test_a_re_measurement_replaces_its_rows_and_keeps_the_others():
+    from emotion_core.model_card import merge_real_photos
+
+    earlier = {"command": "old", "results": {"this project": {"accuracy": 0.4}, "fer": {"a": 1}}}
+    new = {"command": "new", "results": {"this project": {"accuracy": 0.5}}}
+    merged = merge_real_photos(earlier, new)
+    assert merged["command"] == "new"
+    assert merged["results"] == {"this project": {"accuracy": 0.5}, "fer": {"a": 1}}
+    released = merge_real_photos(earlier, new, "previous model")
+    assert list(released["results"]) == ["this project", "previous model", "fer"]
