@@ -124,3 +124,8 @@ def test_a_blurring_model_converts_to_float_and_int8_tflite(tmp_path):
     int8_file = export_tflite_int8(model, tmp_path / "m_int8.tflite", faces)
     assert np.allclose(EmotionClassifier(float_file).predict(faces), expected, atol=1e-4)
     assert np.abs(EmotionClassifier(int8_file).predict(faces) - expected).max() < 0.1
+    # the blur has no weights: --init-from moves weights between blurring and plain models
+    plain = build_model(CnnConfig())
+    assert [w.shape for w in model.get_weights()] == [w.shape for w in plain.get_weights()]
+    model.save(tmp_path / "m.keras")  # and it survives the .keras round trip
+    assert np.allclose(EmotionClassifier(tmp_path / "m.keras").predict(faces), expected, atol=1e-5)
