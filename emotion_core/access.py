@@ -20,6 +20,7 @@ it is the same person across providers; ``sub`` is stable but opaque.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -102,8 +103,8 @@ def parse_max_age(value: str | float | None) -> float:
     try:
         seconds = float(value)
     except (TypeError, ValueError):
-        seconds = float("nan")
-    if not seconds > 0 or seconds == float("inf"):
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds > 0):
         raise ValueError(
             f"EMOTION_SIGNIN_MAX_AGE_S must be a number of seconds above 0 (e.g. 3600), "
             f"not {value!r}"

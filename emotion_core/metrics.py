@@ -143,11 +143,16 @@ def apply_temperature(probs: np.ndarray, temperature: float) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
+def log_loss(y_true: np.ndarray, probs: np.ndarray) -> float:
+    """Mean negative log-likelihood of the true labels."""
+    y = np.asarray(y_true, np.int64)
+    return float(-np.log(np.asarray(probs, np.float64)[np.arange(len(y)), y] + 1e-12).mean())
+
+
 def fit_temperature(y_true: np.ndarray, probs: np.ndarray) -> float:
     """The temperature (0.25..4) that minimises the negative log-likelihood of the labels
     (Guo et al. 2017): one number, so accuracy is unchanged and only confidence moves.
     A model trained with label smoothing is under-confident and gets T < 1."""
-    y = np.asarray(y_true, np.int64)
     grid = np.exp(np.linspace(np.log(0.25), np.log(4.0), 161))  # steps of ~1.75%
-    nll = [-np.log(apply_temperature(probs, t)[np.arange(len(y)), y] + 1e-12).mean() for t in grid]
+    nll = [log_loss(y_true, apply_temperature(probs, t)) for t in grid]
     return float(grid[int(np.argmin(nll))])

@@ -19,7 +19,7 @@ import numpy as np
 from emotion_core.cnn import CnnConfig, build_model
 from emotion_core.dataset import FaceDataset
 from emotion_core.emotions import NUM_CLASSES
-from emotion_core.metrics import compute_metrics, fit_temperature
+from emotion_core.metrics import compute_metrics, fit_temperature, log_loss
 from emotion_core.model_card import MODEL_CARD_NAME, update_card
 from emotion_core.preprocessing import to_model_input
 
@@ -215,8 +215,7 @@ def choose_input_sigma(
     for sigma in INPUT_SIGMAS:
         model = load_float32(weights, replace(config, input_sigma=sigma, temperature=1.0))
         probs = model.predict(faces, batch_size=256, verbose=0)
-        m = compute_metrics(labels, probs)
-        nll = float(-np.mean(np.log(np.maximum(probs[np.arange(len(labels)), labels], 1e-7))))
+        m, nll = compute_metrics(labels, probs), log_loss(labels, probs)
         tried[str(sigma)] = {"accuracy": round(m.accuracy, 4), "log_loss": round(nll, 4)}
         log.info("input blur sigma %.1f: accuracy %.4f, log-loss %.4f", sigma, m.accuracy, nll)
     best = min(tried, key=lambda k: tried[k]["log_loss"])
