@@ -62,7 +62,8 @@ class FaceBox:
         """The same face in a frame resized by (``sx``, ``sy``)."""
         eyes = None
         if self.eyes is not None:
-            eyes = tuple((x * sx, y * sy) for x, y in self.eyes)  # type: ignore[assignment]
+            (lx, ly), (rx, ry) = self.eyes
+            eyes = ((lx * sx, ly * sy), (rx * sx, ry * sy))
         return FaceBox(
             round(self.x * sx), round(self.y * sy), round(self.w * sx), round(self.h * sy),
             self.score, eyes,
