@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from emotion_core.model_card import MODEL_CARD_NAME, load_card, merge_real_photos, update_card
+from emotion_core.model_files import ModelRef
 from emotion_core.training_loop import MODEL_KERAS, MODEL_TFLITE, MODEL_TFLITE_INT8
 
 MODEL_FILES = (MODEL_KERAS, MODEL_TFLITE, MODEL_TFLITE_INT8)
@@ -100,6 +101,21 @@ def status_text(card: dict[str, Any]) -> str:
     return text + "."
 
 
+def check_parent(training: dict[str, Any], shipped_keras: Path) -> None:
+    """Refuse a cycle that was not started from the shipped weights: its card would list
+    the shipped cycles and this one, and miss the unreleased cycle in between. (Exports
+    from before the parent was recorded, and runs from scratch, name no parent.)"""
+    parent = training.get("init_from")
+    if not parent or not shipped_keras.is_file():
+        return
+    if ModelRef.of(shipped_keras).sha256 != parent["sha256"]:
+        raise ReleaseError(
+            f"this cycle started from {parent['path']}, which is not the shipped model "
+            f"({shipped_keras}): release the cycle that exported it first, so that the "
+            "card's history has every cycle"
+        )
+
+
 def release(export: Path, assets: Path, note: str | None = None) -> dict[str, Any]:
     """Copy the export's model files into ``assets`` and merge the cards and logs (the
     evaluation is re-run by :func:`main`). Returns the merged card."""
@@ -118,6 +134,7 @@ def release(export: Path, assets: Path, note: str | None = None) -> dict[str, An
     )
     if "training" not in new_card:
         raise ReleaseError(f"{export / MODEL_CARD_NAME} has no training section")
+    check_parent(new_card["training"], assets / MODEL_KERAS)
     training = merge_training(shipped_card.get("training", {}), new_card["training"], note)
     cycle = training["cycles"][-1]["cycle"]
     # the export's own sections (architecture, input blur, calibration, ...) replace the

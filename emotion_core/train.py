@@ -179,6 +179,7 @@ def training_info(state: dict, train: FaceDataset, val: FaceDataset, args, preci
         "finished_at": time.strftime("%Y-%m-%d %H:%M:%S"),
         "command": state.get("command") or args.command,
         **({"export_command": args.command} if args.export_only else {}),
+        **({"init_from": state["init_from"]} if "init_from" in state else {}),
         "resumed": state.get("resumed", 0),
         "state": json.loads(json.dumps(state)),
     }

@@ -21,6 +21,7 @@ from emotion_core.dataset import FaceDataset
 from emotion_core.emotions import NUM_CLASSES
 from emotion_core.metrics import compute_metrics, fit_temperature, log_loss
 from emotion_core.model_card import MODEL_CARD_NAME, update_card
+from emotion_core.model_files import ModelRef
 from emotion_core.preprocessing import to_model_input
 
 log = logging.getLogger(__name__)
@@ -174,6 +175,11 @@ def run(
         model = build_model(config)
         if args.init_from:
             model.set_weights(keras.models.load_model(args.init_from, compile=False).get_weights())
+            # the parent, so that a release can tell whether it is the shipped model
+            state["init_from"] = {
+                "path": str(args.init_from),
+                "sha256": ModelRef.of(args.init_from).sha256,
+            }
             log.info("initialised from %s", args.init_from)
         model.compile(
             optimizer=keras.optimizers.AdamW(lr_at(0, args), weight_decay=args.weight_decay),

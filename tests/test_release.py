@@ -10,6 +10,7 @@ from test_training import tiny_dataset
 
 from emotion_core import release, train
 from emotion_core.classifier import DEFAULT_MODEL_PATH
+from emotion_core.model_files import ModelRef
 
 ASSETS = Path(DEFAULT_MODEL_PATH).parent
 REAL = {
@@ -96,3 +97,28 @@ def test_a_re_measurement_replaces_its_rows_and_keeps_the_others():
     assert merged["results"] == {"this project": {"accuracy": 0.5}, "fer": {"a": 1}}
     released = merge_real_photos(earlier, new, "previous model")
     assert list(released["results"]) == ["this project", "previous model", "fer"]
+
+
+def test_a_cycle_started_from_an_unreleased_one_waits_for_it(export, assets, tmp_path, capsys):
+    """A child of an unshipped export is refused (the card would miss its parent's cycle)
+    until the parent is released; then it goes out and the history lists both."""
+    out, data = export
+    (out / "real.json").write_text(json.dumps(REAL))
+    child = tmp_path / "child"
+    args = ["--data", str(data), "--out", str(child), "--checkpoints", str(tmp_path / "ck")]
+    args += ["--init-from", str(out / "emotion_cnn.keras"), "--epochs", "1"]
+    assert train.main([*args, "--batch-size", "16", "--precision", "float32"]) == 0
+    parent = json.loads((child / "model_card.json").read_text())["training"]["init_from"]
+    assert parent["sha256"] == ModelRef.of(out / "emotion_cnn.keras").sha256
+    (child / "real.json").write_text(json.dumps(REAL))
+    before = (assets / "model_card.json").read_text()
+
+    assert release.main([str(child), "--assets", str(assets), "--data", str(data)]) == 2
+    assert "release the cycle that exported it first" in capsys.readouterr().err
+    assert (assets / "model_card.json").read_text() == before
+
+    cycles = len(json.loads(before)["training"]["cycles"])
+    assert release.main([str(out), "--assets", str(assets), "--data", str(data)]) == 0
+    assert release.main([str(child), "--assets", str(assets), "--data", str(data)]) == 0
+    card = json.loads((assets / "model_card.json").read_text())
+    assert [c["cycle"] for c in card["training"]["cycles"][-2:]] == [cycles + 1, cycles + 2]
