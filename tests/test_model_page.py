@@ -80,6 +80,9 @@ def test_page_shows_status_metrics_and_charts_from_the_card(model_dir):
     assert len(charts) == 4  # confusion, F1 bars, confidence bands, training curve
     heatmap = json.loads(charts[0].proto.spec)["data"][0]
     assert np.allclose(plotly_array(heatmap["z"]).sum(axis=1), 1.0)  # share of true class
+    f1 = json.loads(charts[1].proto.spec)["layout"]  # the macro-F1 line, named in the title
+    assert f"macro-F1 {ev['plain']['macro_f1']:.3f}" in f1["title"]["text"]
+    assert np.isclose(f1["shapes"][0]["y0"], ev["plain"]["macro_f1"])
     assert at.table, "training facts table missing"
 
 
