@@ -33,15 +33,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench_real_faces import labelled_photos  # noqa: E402
+from bench_real_faces import labelled_photos, largest_faces  # noqa: E402
 
 from emotion_core.classifier import EmotionClassifier, export_tflite_int8  # noqa: E402
 from emotion_core.cnn import CnnConfig, build_model  # noqa: E402
 from emotion_core.dataset import DEFAULT_FER2013, load_split  # noqa: E402
-from emotion_core.detection import FaceDetector  # noqa: E402
 from emotion_core.emotions import LABELS  # noqa: E402
 from emotion_core.evaluate import timings_ms  # noqa: E402
-from emotion_core.media import decode_image  # noqa: E402
 from emotion_core.model_card import MODEL_CARD_NAME, load_card  # noqa: E402
 from emotion_core.preprocessing import crop_face, face_to_grey48, to_grey, to_model_input  # noqa: E402
 from emotion_core.training_loop import INT8_CALIBRATION_FACES  # noqa: E402
@@ -70,10 +68,8 @@ def blurred(faces: np.ndarray, sigma: float) -> np.ndarray:
 def scores(classifier: EmotionClassifier, faces: np.ndarray, labels: np.ndarray) -> str:
     """Accuracy and macro recall, plain / with mirror averaging."""
     x = to_model_input(faces)
-    plain = classifier.predict(x)
-    averaged = plain + classifier.predict(np.ascontiguousarray(x[:, :, ::-1]))
     parts = []
-    for probs in (plain, averaged):
+    for probs in (classifier.predict(x), classifier.predict_tta(x)):
         predicted = probs.argmax(1)
         recall = [np.mean(predicted[labels == c] == c) for c in np.unique(labels)]
         parts.append(f"{np.mean(predicted == labels):.1%} / {np.mean(recall):.1%}")
@@ -82,15 +78,11 @@ def scores(classifier: EmotionClassifier, faces: np.ndarray, labels: np.ndarray)
 
 def real_photo_crops(data: Path) -> tuple[np.ndarray, np.ndarray]:
     """The app's 48x48 crop of the largest face of each photo, and its label."""
+    truth = labelled_photos(data)
     crops, labels = [], []
-    with FaceDetector("short") as detector:
-        for name, emotion in sorted(labelled_photos(data).items()):
-            frame = decode_image(data / emotion / name).frame_bgr
-            boxes = detector.detect(frame)
-            if boxes:
-                box = max(boxes, key=lambda b: b.w * b.h)
-                crops.append(face_to_grey48(crop_face(to_grey(frame), box.as_tuple(), box.eyes)))
-                labels.append(LABELS.index(emotion))
+    for name, frame, box in largest_faces(data, truth):
+        crops.append(face_to_grey48(crop_face(to_grey(frame), box.as_tuple(), box.eyes)))
+        labels.append(LABELS.index(truth[name]))
     return np.stack(crops), np.array(labels)
 
 

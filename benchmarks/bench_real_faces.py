@@ -27,7 +27,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -44,6 +46,9 @@ from emotion_core.model_card import (  # noqa: E402
     merge_real_photos,
     update_card,
 )
+
+if TYPE_CHECKING:
+    from emotion_core.detection import FaceBox
 
 OURS_SINGLE_VIEW = f"{REAL_PHOTOS_OURS}, without mirror averaging"
 
@@ -127,11 +132,22 @@ def run_fer(data: Path, python: str) -> tuple[dict[str, str | None], float]:
     return predicted, seconds
 
 
+def largest_faces(data: Path, truth: dict[str, str]) -> Iterator[tuple[str, np.ndarray, FaceBox]]:
+    """(file name, BGR frame, largest face box) of each photo where the app's detector
+    finds a face, in file-name order: for in-process measurements on the same crops."""
+    from emotion_core.detection import FaceDetector
+    from emotion_core.media import decode_image
+
+    with FaceDetector("short") as detector:
+        for name in sorted(truth):
+            frame = decode_image(data / truth[name] / name).frame_bgr
+            if boxes := detector.detect(frame):
+                yield name, frame, max(boxes, key=lambda b: b.w * b.h)
+
+
 def sweep(data: Path, model: Path, truth: dict[str, str]) -> dict[str, dict]:
     """Crop framings compared on the same detections (largest face of each photo)."""
     from emotion_core.classifier import EmotionClassifier
-    from emotion_core.detection import FaceDetector
-    from emotion_core.media import decode_image
     from emotion_core.preprocessing import crop_face, preprocess_faces
 
     variants = {
@@ -142,18 +158,12 @@ def sweep(data: Path, model: Path, truth: dict[str, str]) -> dict[str, dict]:
     classifier = EmotionClassifier(model)
     crops: dict[str, list] = {v: [] for v in variants}
     names = []
-    with FaceDetector("short") as detector:
-        for name in sorted(truth):
-            frame = decode_image(data / truth[name] / name).frame_bgr
-            boxes = detector.detect(frame)
-            if not boxes:
-                continue
-            box = max(boxes, key=lambda b: b.w * b.h)
-            names.append(name)
-            for v, kw in variants.items():
-                kw = dict(kw)
-                eyes = box.eyes if kw.pop("level", False) else None
-                crops[v].append(crop_face(frame, box.as_tuple(), eyes, **kw))
+    for name, frame, box in largest_faces(data, truth):
+        names.append(name)
+        for v, kw in variants.items():
+            kw = dict(kw)
+            eyes = box.eyes if kw.pop("level", False) else None
+            crops[v].append(crop_face(frame, box.as_tuple(), eyes, **kw))
     results = {}
     for v in variants:
         probs = classifier.predict(preprocess_faces(crops[v]))
