@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from emotion_core.dataset import DatasetError, FaceDataset, load_training_data
+from emotion_core.distillation import DistillationError
 from emotion_core.model_card import FER2013_LIMITS
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="share of training faces not rotated/zoomed/shifted (so not resampled and "
         "softened); pass the same value again with --resume",
     )
+    p.add_argument(
+        "--distill-from",
+        nargs="+",
+        metavar="MODEL",
+        help="teacher .keras models: train on a blend of the labels and their mirror-averaged "
+        "probabilities (knowledge distillation)",
+    )
+    p.add_argument(
+        "--distill-weight",
+        type=float,
+        default=0.5,
+        help="share of each target taken from the teachers (with --distill-from)",
+    )
     p.add_argument("--seed", type=int, default=1234)
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
     p.add_argument("--init-from", metavar="MODEL", help="start from this .keras model (fine-tune)")
@@ -78,10 +92,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     if not 0.0 <= args.sharp_share <= 1.0:
         p.error("--sharp-share must be between 0 and 1")
+    if not 0.0 <= args.distill_weight <= 1.0:
+        p.error("--distill-weight must be between 0 and 1")
+    if args.resume and args.distill_from:
+        p.error("--resume learns from the teachers the run started with: drop --distill-from")
     if args.resume and args.init_from:
         p.error("--resume and --init-from exclude each other")
-    if args.export_only and (args.resume or args.init_from or args.no_export):
-        p.error("--export-only excludes --resume, --init-from and --no-export")
+    if args.export_only and (args.resume or args.init_from or args.no_export or args.distill_from):
+        p.error("--export-only excludes --resume, --init-from, --distill-from and --no-export")
     return args
 
 
@@ -117,7 +135,11 @@ def main(argv: list[str] | None = None) -> int:
         state = json.loads((ckpt / "state.json").read_text())
         precision = state.get("precision", precision)
     else:
-        state = training_loop.run(train, val, args, ckpt, precision)
+        try:
+            state = training_loop.run(train, val, args, ckpt, precision)
+        except DistillationError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     if args.no_export:
         return 0
     out = Path(args.out)
@@ -180,6 +202,8 @@ def training_info(state: dict, train: FaceDataset, val: FaceDataset, args, preci
         "command": state.get("command") or args.command,
         **({"export_command": args.command} if args.export_only else {}),
         **({"init_from": state["init_from"]} if "init_from" in state else {}),
+        **({"distilled_from": state["distill_from"]} if "distill_from" in state else {}),
+        "distill_weight": hp.get("distill_weight", 0.0),
         "resumed": state.get("resumed", 0),
         "state": json.loads(json.dumps(state)),
     }

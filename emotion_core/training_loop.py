@@ -18,6 +18,12 @@ import numpy as np
 
 from emotion_core.cnn import CnnConfig, build_model
 from emotion_core.dataset import FaceDataset
+from emotion_core.distillation import (
+    TEACHER_CACHE,
+    blend_targets,
+    cached_teacher_probabilities,
+    teacher_refs,
+)
 from emotion_core.emotions import NUM_CLASSES
 from emotion_core.metrics import compute_metrics, fit_temperature, log_loss
 from emotion_core.model_card import MODEL_CARD_NAME, update_card
@@ -60,6 +66,7 @@ def hyperparameters(args: argparse.Namespace) -> dict:
         "seed": args.seed,
         "label_smoothing": args.label_smoothing,
         "sharp_share": args.sharp_share,
+        "distill_weight": args.distill_weight if args.distill_from else 0.0,
     }
 
 
@@ -70,11 +77,17 @@ def class_weights(train: FaceDataset) -> dict[int, float]:
     return {i: float(w) for i, w in enumerate(weights)}
 
 
-def make_datasets(train: FaceDataset, val: FaceDataset, args: argparse.Namespace):
-    """Batched tf.data pipelines of (faces, one-hot labels[, class weights]).
+def make_datasets(
+    train: FaceDataset,
+    val: FaceDataset,
+    args: argparse.Namespace,
+    teacher: np.ndarray | None = None,
+):
+    """Batched tf.data pipelines of (faces, targets[, class weights]).
 
-    Labels are one-hot so the loss can smooth them; the class weights travel as sample
-    weights because Keras' ``class_weight`` expects integer labels.
+    Targets are one-hot labels (so the loss can smooth them), blended with the teachers'
+    probabilities when distilling; the class weights travel as sample weights because
+    Keras' ``class_weight`` expects integer labels.
     """
     import tensorflow as tf
 
@@ -82,13 +95,17 @@ def make_datasets(train: FaceDataset, val: FaceDataset, args: argparse.Namespace
 
     augmenter = build_augmenter(args.seed, args.sharp_share)
     weights = tf.constant(list(class_weights(train).values()), tf.float32)
+    faces = to_model_input(train.images)
+    if teacher is None:
+        teacher = np.zeros((len(train), NUM_CLASSES), np.float32)
+    weight = args.distill_weight if args.distill_from else 0.0
 
-    def augment(x, y):
-        onehot = tf.one_hot(y, NUM_CLASSES)
-        return random_erasing(augmenter(x)), onehot, tf.gather(weights, y)
+    def augment(x, y, t):
+        targets = blend_targets(tf.one_hot(y, NUM_CLASSES), t, weight)
+        return random_erasing(augmenter(x)), targets, tf.gather(weights, y)
 
     train_ds = (
-        tf.data.Dataset.from_tensor_slices((to_model_input(train.images), train.labels))
+        tf.data.Dataset.from_tensor_slices((faces, train.labels, teacher))
         .shuffle(len(train), seed=args.seed, reshuffle_each_iteration=True)
         .batch(args.batch_size)
         .map(augment, num_parallel_calls=tf.data.AUTOTUNE)
@@ -152,26 +169,38 @@ def run(
     """Train (or resume) and return the final state dict."""
     keras.utils.set_random_seed(args.seed)
     folder.mkdir(parents=True, exist_ok=True)
-    train_ds, val_ds = make_datasets(train, val, args)  # augmenter stays float32
-    keras.mixed_precision.set_global_policy(precision)
     if args.resume:
         state = json.loads((folder / "state.json").read_text())
         state["resumed"] = state.get("resumed", 0) + 1
-        model = keras.models.load_model(folder / "last.keras")
-        log.info("resuming after epoch %d (best %.4f)", state["epoch"], state["best_val_accuracy"])
+        if state.get("distill_from"):  # a resumed run learns from the same teachers
+            args.distill_from = [ref["path"] for ref in state["distill_from"]]
+            args.distill_weight = state["hyperparameters"]["distill_weight"]
     else:
-        config = CnnConfig()
         state = {
             "epoch": 0,
             "best_val_accuracy": -1.0,
             "best_epoch": 0,
             "epochs_without_improvement": 0,
             "elapsed_seconds": 0.0,
-            "config": config.to_dict(),
+            "config": CnnConfig().to_dict(),
             "precision": precision,
             "command": args.command,  # kept through resumes: the card names the real run
             "hyperparameters": hyperparameters(args),  # for the card, even after --export-only
         }
+        (folder / TEACHER_CACHE).unlink(missing_ok=True)
+        if args.distill_from:
+            state["distill_from"] = teacher_refs(args.distill_from)
+    teacher = None
+    if args.distill_from:  # float32 teachers, before the training precision is set
+        faces = to_model_input(train.images)
+        teacher = cached_teacher_probabilities(folder, state["distill_from"], faces)
+    train_ds, val_ds = make_datasets(train, val, args, teacher)  # augmenter stays float32
+    keras.mixed_precision.set_global_policy(precision)
+    if args.resume:
+        model = keras.models.load_model(folder / "last.keras")
+        log.info("resuming after epoch %d (best %.4f)", state["epoch"], state["best_val_accuracy"])
+    else:
+        config = CnnConfig.from_dict(state["config"])
         model = build_model(config)
         if args.init_from:
             model.set_weights(keras.models.load_model(args.init_from, compile=False).get_weights())

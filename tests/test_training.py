@@ -129,3 +129,59 @@ def test_a_blurring_model_converts_to_float_and_int8_tflite(tmp_path):
     assert [w.shape for w in model.get_weights()] == [w.shape for w in plain.get_weights()]
     model.save(tmp_path / "m.keras")  # and it survives the .keras round trip
     assert np.allclose(EmotionClassifier(tmp_path / "m.keras").predict(faces), expected, atol=1e-5)
+
+
+def test_a_distilled_run_learns_from_its_teachers_and_resumes_only_with_the_same_ones(
+    tmp_path, capsys
+):
+    """The shipped model teaches; its mirror-averaged probabilities are the soft targets."""
+    import shutil
+
+    from emotion_core.cnn import build_model
+    from emotion_core.dataset import load_training_data
+    from emotion_core.distillation import TEACHER_CACHE, blend_targets, teacher_probabilities
+    from emotion_core.preprocessing import to_model_input
+
+    data = tiny_dataset(tmp_path / "data")
+    teacher = tmp_path / "teacher.keras"
+    shutil.copyfile("assets/emotion_cnn.keras", teacher)
+    ckpt, out = tmp_path / "ckpt", tmp_path / "out"
+    common = ["--data", str(data), "--checkpoints", str(ckpt), "--out", str(out),
+              "--batch-size", "16", "--precision", "float32"]  # fmt: skip
+    run = [*common, "--epochs", "1", "--distill-from", str(teacher), "--distill-weight", "0.3"]
+    assert train.main([*run, "--no-export"]) == 0
+    state = json.loads((ckpt / "state.json").read_text())
+    assert state["distill_from"][0]["path"] == str(teacher)
+    assert state["hyperparameters"]["distill_weight"] == 0.3
+
+    # the cached targets are the teacher's mirror-averaged probabilities of the training faces
+    train_faces, _ = load_training_data(str(data), 0.1, 1234)
+    faces = to_model_input(train_faces.images)
+    cached = np.load(ckpt / TEACHER_CACHE)
+    refs = state["distill_from"]
+    assert np.allclose(cached, teacher_probabilities(refs, faces), atol=1e-5)
+    mirrored = teacher_probabilities(refs, faces[:, :, ::-1, :])
+    assert np.allclose(cached, mirrored, atol=1e-5) and np.allclose(cached.sum(1), 1, atol=1e-4)
+    onehot = np.eye(7, dtype="f4")[train_faces.labels]
+    blended = blend_targets(onehot, cached, 0.3)
+    assert np.allclose(blended.sum(1), 1, atol=1e-4) and np.allclose(
+        blended, 0.7 * onehot + 0.3 * cached
+    )
+
+    # a resumed run keeps its teachers (it refuses new ones) and its card names them
+    assert train.main([*common, "--epochs", "2", "--resume"]) == 0
+    card = json.loads((out / "model_card.json").read_text())
+    assert card["training"]["distilled_from"] == refs and card["training"]["distill_weight"] == 0.3
+    with pytest.raises(SystemExit):
+        train.main([*common, "--epochs", "3", "--resume", "--distill-from", str(teacher)])
+
+    # a teacher that changed since the run started is a message, not a different run
+    build_model().save(teacher)
+    (ckpt / TEACHER_CACHE).unlink()
+    assert train.main([*common, "--epochs", "3", "--resume"]) == 2
+    assert "has changed" in capsys.readouterr().err
+    # and a missing teacher on a new run is a message too
+    missing = [*common[:2], "--checkpoints", str(tmp_path / "other"), "--epochs", "1",
+               "--no-export", "--distill-from", str(tmp_path / "nope.keras")]  # fmt: skip
+    assert train.main(missing) == 2
+    assert "teacher model not found" in capsys.readouterr().err

@@ -1,0 +1,76 @@
+"""Knowledge distillation: train on a blend of each face's label and what trained
+models (the teachers) say about it.
+
+FER2013's labels are noisy and many faces are honestly ambiguous (fear vs surprise, sad
+vs neutral); a teacher's probabilities say *how* ambiguous each face is, which a one-hot
+label cannot. The teachers' mirror-averaged probabilities for every training face are
+computed once per run and cached beside the checkpoints, so the per-batch cost is nil.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from emotion_core.model_files import ModelRef
+
+log = logging.getLogger(__name__)
+
+TEACHER_CACHE = "teacher_probs.npy"
+
+
+class DistillationError(ValueError):
+    """A teacher is missing or is not the file the run started with."""
+
+
+def teacher_refs(paths: list[str]) -> list[dict[str, str]]:
+    """Path and SHA-256 of each teacher, as the run's state records them."""
+    refs = []
+    for path in paths:
+        if not Path(path).is_file():
+            raise DistillationError(f"teacher model not found: {path}")
+        refs.append({"path": str(path), "sha256": ModelRef.of(path).sha256})
+    return refs
+
+
+def teacher_probabilities(refs: list[dict[str, str]], faces: np.ndarray) -> np.ndarray:
+    """The teachers' mean probabilities, each averaged over the face and its mirror.
+
+    ``faces`` is the float32 (N, 48, 48, 1) training input. Each teacher must still be
+    the file recorded in ``refs`` (a resumed run must learn from the same teachers).
+    """
+    import keras
+
+    total = np.zeros((len(faces), 0), np.float32)
+    for ref in refs:
+        if not Path(ref["path"]).is_file() or ModelRef.of(ref["path"]).sha256 != ref["sha256"]:
+            raise DistillationError(f"teacher {ref['path']} is missing or has changed")
+        model = keras.models.load_model(ref["path"], compile=False)
+        plain = model.predict(faces, batch_size=256, verbose=0)
+        mirrored = model.predict(faces[:, :, ::-1, :], batch_size=256, verbose=0)
+        probs = (plain + mirrored) / 2.0
+        total = probs if total.size == 0 else total + probs
+        log.info("teacher %s: %d faces", ref["path"], len(faces))
+    return (total / len(refs)).astype(np.float32)
+
+
+def cached_teacher_probabilities(
+    folder: Path, refs: list[dict[str, str]], faces: np.ndarray
+) -> np.ndarray:
+    """:func:`teacher_probabilities`, read from ``folder`` when an earlier start of the
+    same run already computed them (the cache is a function of the teachers' hashes)."""
+    cache = folder / TEACHER_CACHE
+    if cache.is_file():
+        probs = np.load(cache)
+        if len(probs) == len(faces):
+            return probs
+    probs = teacher_probabilities(refs, faces)
+    np.save(cache, probs)
+    return probs
+
+
+def blend_targets(onehot, teacher, weight: float):
+    """Training targets: ``(1 - weight)`` of the label plus ``weight`` of the teachers."""
+    return (1.0 - weight) * onehot + weight * teacher
