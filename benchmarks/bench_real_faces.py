@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/bench_real_faces.py [--data ../shared/datasets/real-faces-dev]
         [--model assets/emotion_cnn.tflite] [--fer-python /tmp/fer/venv/bin/python]
-        [--sweep] [--json out.json]
+        [--sweep [--roll DEGREES]] [--json out.json]
 
 Runs ``python -m emotion_core.analyze`` on the ``<emotion>/`` folders exactly as a user
 would and scores the largest face of each photo: accuracy (a photo without a face counts
@@ -16,7 +16,9 @@ in this project's (see the README for the three commands that make one).
 
 ``--sweep`` instead measures crop framings in-process (detect once, crop each way):
 the FER2013-matched framing with and without eye levelling, against the earlier loose
-crop, to show what each step buys. Development data only: nothing here trains on it.
+crop, to show what each step buys, also on the photos whose eyes are tilted 8 degrees
+or more; ``--roll 20`` turns every photo 20 degrees first, as a tilted head would.
+Development data only: nothing here trains on it.
 """
 
 from __future__ import annotations
@@ -132,23 +134,42 @@ def run_fer(data: Path, python: str) -> tuple[dict[str, str | None], float]:
     return predicted, seconds
 
 
-def largest_faces(data: Path, truth: dict[str, str]) -> Iterator[tuple[str, np.ndarray, FaceBox]]:
+def rolled(frame: np.ndarray, degrees: float) -> np.ndarray:
+    """The photo turned ``degrees`` about its centre (positive: anticlockwise), edges
+    replicated: a head tilted by that much, for the eye-levelling measurement."""
+    import cv2
+
+    h, w = frame.shape[:2]
+    matrix = cv2.getRotationMatrix2D((w / 2.0, h / 2.0), degrees, 1.0)
+    return cv2.warpAffine(frame, matrix, (w, h), borderMode=cv2.BORDER_REPLICATE)
+
+
+def largest_faces(
+    data: Path, truth: dict[str, str], roll: float = 0.0
+) -> Iterator[tuple[str, np.ndarray, FaceBox]]:
     """(file name, BGR frame, largest face box) of each photo where the app's detector
-    finds a face, in file-name order: for in-process measurements on the same crops."""
+    finds a face, in file-name order: for in-process measurements on the same crops.
+    ``roll`` turns each photo by that many degrees first."""
     from emotion_core.detection import FaceDetector
     from emotion_core.media import decode_image
 
     with FaceDetector("short") as detector:
         for name in sorted(truth):
             frame = decode_image(data / truth[name] / name).frame_bgr
+            if roll:
+                frame = rolled(frame, roll)
             if boxes := detector.detect(frame):
                 yield name, frame, max(boxes, key=lambda b: b.w * b.h)
 
 
-def sweep(data: Path, model: Path, truth: dict[str, str]) -> dict[str, dict]:
-    """Crop framings compared on the same detections (largest face of each photo)."""
+TILTED_DEGREES = 8.0  # the sweep also scores photos whose eye line is at least this tilted
+
+
+def sweep(data: Path, model: Path, truth: dict[str, str], roll: float = 0.0) -> dict[str, dict]:
+    """Crop framings compared on the same detections (largest face of each photo), on
+    all photos and on those whose eyes are tilted by :data:`TILTED_DEGREES` or more."""
     from emotion_core.classifier import EmotionClassifier
-    from emotion_core.preprocessing import crop_face, preprocess_faces
+    from emotion_core.preprocessing import crop_face, eye_angle, preprocess_faces
 
     variants = {
         "earlier crop (1.3x box, centred, not levelled)": {"scale": 1.3, "shift_up": 0.0},
@@ -157,9 +178,11 @@ def sweep(data: Path, model: Path, truth: dict[str, str]) -> dict[str, dict]:
     }
     classifier = EmotionClassifier(model)
     crops: dict[str, list] = {v: [] for v in variants}
-    names = []
-    for name, frame, box in largest_faces(data, truth):
+    names, tilted = [], set()
+    for name, frame, box in largest_faces(data, truth, roll):
         names.append(name)
+        if box.eyes is not None and abs(eye_angle(box.eyes)) >= TILTED_DEGREES:
+            tilted.add(name)
         for v, kw in variants.items():
             kw = dict(kw)
             eyes = box.eyes if kw.pop("level", False) else None
@@ -169,6 +192,11 @@ def sweep(data: Path, model: Path, truth: dict[str, str]) -> dict[str, dict]:
         probs = classifier.predict(preprocess_faces(crops[v]))
         predicted = {n: LABELS[int(i)] for n, i in zip(names, probs.argmax(1))}
         results[v] = score(truth, predicted)
+        if tilted:
+            tilted_truth = {n: truth[n] for n in tilted}
+            results[f"{v}, eyes tilted {TILTED_DEGREES:.0f}+ degrees"] = score(
+                tilted_truth, predicted
+            )
     return results
 
 
@@ -178,6 +206,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model", type=Path, default=DEFAULT_MODEL_PATH)
     p.add_argument("--fer-python", help="a Python with the fer package, for the side-by-side")
     p.add_argument("--sweep", action="store_true", help="compare crop framings instead")
+    p.add_argument(
+        "--roll",
+        type=float,
+        default=0.0,
+        help="with --sweep: turn every photo by this many degrees first (a tilted head)",
+    )
     p.add_argument("--json", type=Path, help="also write the figures here")
     p.add_argument(
         "--card",
@@ -191,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     truth = labelled_photos(args.data)
     if args.sweep:
-        results = sweep(args.data, args.model, truth)
+        results = sweep(args.data, args.model, truth, args.roll)
     else:
         results = {}
         for name, averaging in ((REAL_PHOTOS_OURS, True), (OURS_SINGLE_VIEW, False)):
