@@ -169,12 +169,20 @@ def sweep(data: Path, model: Path, truth: dict[str, str], roll: float = 0.0) -> 
     """Crop framings compared on the same detections (largest face of each photo), on
     all photos and on those whose eyes are tilted by :data:`TILTED_DEGREES` or more."""
     from emotion_core.classifier import EmotionClassifier
-    from emotion_core.preprocessing import crop_face, eye_angle, preprocess_faces
+    from emotion_core.preprocessing import (
+        LEVEL_ABOVE_DEGREES,
+        crop_face,
+        eye_angle,
+        preprocess_faces,
+    )
 
     variants = {
         "earlier crop (1.3x box, centred, not levelled)": {"scale": 1.3, "shift_up": 0.0},
         "FER2013 framing, not levelled": {},
-        "FER2013 framing, eyes levelled": {"level": True},
+        "FER2013 framing, every eye tilt levelled": {"level": True, "level_above": 0.0},
+        f"FER2013 framing, eyes levelled beyond {LEVEL_ABOVE_DEGREES:g} degrees (the app's)": {
+            "level": True
+        },
     }
     classifier = EmotionClassifier(model)
     crops: dict[str, list] = {v: [] for v in variants}

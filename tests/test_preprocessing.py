@@ -5,6 +5,7 @@ from emotion_core.preprocessing import (
     CROP_SCALE,
     CROP_SHIFT_UP,
     FACE_SIZE,
+    LEVEL_ABOVE_DEGREES,
     crop_face,
     eye_angle,
     face_to_grey48,
@@ -71,6 +72,28 @@ def test_tilted_eyes_are_levelled():
     on_left = xs < crop.shape[1] / 2
     assert abs(ys[on_left].mean() - ys[~on_left].mean()) <= 1.0
     assert abs(xs[~on_left].mean() - xs[on_left].mean() - 80) <= 2.0  # distance kept
+
+
+def test_a_slight_tilt_is_left_alone_and_a_strong_one_levelled():
+    """Tilts within the training rotations are read as they are (LEVEL_ABOVE_DEGREES)."""
+    frame = np.random.default_rng(3).integers(0, 256, (400, 400), dtype=np.uint8)
+    box = (130, 130, 140, 140)
+
+    def eyes(degrees):
+        a = np.radians(degrees)
+        return (200 - 40 * np.cos(a), 200 - 40 * np.sin(a)), (
+            200 + 40 * np.cos(a),
+            200 + 40 * np.sin(a),
+        )
+
+    upright = crop_face(frame, box)
+    slight = LEVEL_ABOVE_DEGREES - 2
+    assert np.array_equal(crop_face(frame, box, eyes(slight)), upright)
+    assert np.array_equal(crop_face(frame, box, eyes(-slight)), upright)
+    strong = LEVEL_ABOVE_DEGREES + 2
+    assert not np.array_equal(crop_face(frame, box, eyes(strong)), upright)
+    # level_above=0 levels every tilt (the sweep's comparison)
+    assert not np.array_equal(crop_face(frame, box, eyes(slight), level_above=0), upright)
 
 
 def test_crop_outside_the_frame_is_an_error():
