@@ -155,6 +155,9 @@ def training_facts(training: dict[str, Any], architecture: dict[str, Any]) -> di
         "finished": training.get("finished_at", "?"),
         "command": training.get("command", "?"),
     }
+    if teachers := training.get("distilled_from"):
+        weight = training.get("distill_weight", "?")
+        facts["distilled from"] = f"{len(teachers)} trained models ({weight} of each target)"
     return {k: str(v) for k, v in facts.items()}
 
 
