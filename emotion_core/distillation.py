@@ -9,14 +9,11 @@ computed once per run and cached beside the checkpoints, so the per-batch cost i
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import numpy as np
 
 from emotion_core.model_files import ModelRef
-
-log = logging.getLogger(__name__)
 
 TEACHER_CACHE = "teacher_probs.npy"
 
@@ -41,18 +38,14 @@ def teacher_probabilities(refs: list[dict[str, str]], faces: np.ndarray) -> np.n
     ``faces`` is the float32 (N, 48, 48, 1) training input. Each teacher must still be
     the file recorded in ``refs`` (a resumed run must learn from the same teachers).
     """
-    import keras
+    from emotion_core.classifier import EmotionClassifier
+    from emotion_core.evaluate import predict_split
 
-    total = np.zeros((len(faces), 0), np.float32)
     for ref in refs:
         if not Path(ref["path"]).is_file() or ModelRef.of(ref["path"]).sha256 != ref["sha256"]:
             raise DistillationError(f"teacher {ref['path']} is missing or has changed")
-        model = keras.models.load_model(ref["path"], compile=False)
-        plain = model.predict(faces, batch_size=256, verbose=0)
-        mirrored = model.predict(faces[:, :, ::-1, :], batch_size=256, verbose=0)
-        probs = (plain + mirrored) / 2.0
-        total = probs if total.size == 0 else total + probs
-        log.info("teacher %s: %d faces", ref["path"], len(faces))
+    teachers = (EmotionClassifier(ref["path"]) for ref in refs)
+    total = sum(predict_split(clf, faces, tta=True, batch=256) for clf in teachers)
     return (total / len(refs)).astype(np.float32)
 
 

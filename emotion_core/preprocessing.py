@@ -20,7 +20,7 @@ CROP_SHIFT_UP = 0.10  # crop centre above the box centre, in box sides
 # about 14 degrees, so the network reads such faces as they are, while BlazeFace's eye
 # points are rough enough that levelling them adds noise. Real photos, each face read
 # once (benchmarks/bench_real_faces.py --sweep [--roll]): levelling every tilt cost about
-# a point on the photos as they are and gained 4.3 on photos turned 20 degrees; levelling
+# a point on the photos as they are and gained 4.5 on photos turned 20 degrees; levelling
 # only beyond 10 degrees keeps the first and nearly all of the second.
 LEVEL_ABOVE_DEGREES = 10.0
 

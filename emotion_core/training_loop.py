@@ -96,9 +96,9 @@ def make_datasets(
     augmenter = build_augmenter(args.seed, args.sharp_share)
     weights = tf.constant(list(class_weights(train).values()), tf.float32)
     faces = to_model_input(train.images)
+    weight = 0.0 if teacher is None else args.distill_weight
     if teacher is None:
         teacher = np.zeros((len(train), NUM_CLASSES), np.float32)
-    weight = args.distill_weight if args.distill_from else 0.0
 
     def augment(x, y, t):
         targets = blend_targets(tf.one_hot(y, NUM_CLASSES), t, weight)

@@ -139,8 +139,9 @@ def test_a_distilled_run_learns_from_its_teachers_and_resumes_only_with_the_same
 
     from emotion_core.cnn import build_model
     from emotion_core.dataset import load_training_data
-    from emotion_core.distillation import TEACHER_CACHE, blend_targets, teacher_probabilities
+    from emotion_core.distillation import TEACHER_CACHE, teacher_probabilities
     from emotion_core.preprocessing import to_model_input
+    from emotion_core.training_loop import make_datasets
 
     data = tiny_dataset(tmp_path / "data")
     teacher = tmp_path / "teacher.keras"
@@ -155,18 +156,29 @@ def test_a_distilled_run_learns_from_its_teachers_and_resumes_only_with_the_same
     assert state["hyperparameters"]["distill_weight"] == 0.3
 
     # the cached targets are the teacher's mirror-averaged probabilities of the training faces
-    train_faces, _ = load_training_data(str(data), 0.1, 1234)
+    train_faces, val_faces = load_training_data(str(data), 0.1, 1234)
     faces = to_model_input(train_faces.images)
     cached = np.load(ckpt / TEACHER_CACHE)
     refs = state["distill_from"]
     assert np.allclose(cached, teacher_probabilities(refs, faces), atol=1e-5)
     mirrored = teacher_probabilities(refs, faces[:, :, ::-1, :])
     assert np.allclose(cached, mirrored, atol=1e-5) and np.allclose(cached.sum(1), 1, atol=1e-4)
+
+    # and the training pipeline feeds each face 0.7 of its label plus 0.3 of its teacher row
     onehot = np.eye(7, dtype="f4")[train_faces.labels]
-    blended = blend_targets(onehot, cached, 0.3)
-    assert np.allclose(blended.sum(1), 1, atol=1e-4) and np.allclose(
-        blended, 0.7 * onehot + 0.3 * cached
-    )
+    args = train.parse_args(run)
+
+    def epoch_targets(teacher_rows):
+        ds, _ = make_datasets(train_faces, val_faces, args, teacher_rows)
+        return np.concatenate([t for _, t, _ in ds.as_numpy_iterator()])
+
+    def each_is_one_of(targets, rows):
+        close = np.abs(targets[:, None, :] - rows[None]).max(-1) < 1e-5
+        return len(targets) == len(rows) and close.any(1).all()
+
+    assert each_is_one_of(epoch_targets(cached), 0.7 * onehot + 0.3 * cached)
+    assert not each_is_one_of(epoch_targets(cached), onehot)
+    assert each_is_one_of(epoch_targets(None), onehot)  # no teacher: the labels alone
 
     # a resumed run keeps its teachers (it refuses new ones) and its card names them
     assert train.main([*common, "--epochs", "2", "--resume"]) == 0
