@@ -27,6 +27,16 @@ log = logging.getLogger(__name__)
 DEFAULT_CHECKPOINTS = Path("checkpoints/fer2013")
 
 
+def _widths(text: str) -> tuple[int, ...]:
+    try:
+        widths = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not comma-separated widths: {text!r}") from None
+    if len(widths) != 4 or min(widths) < 1:
+        raise argparse.ArgumentTypeError(f"four positive widths are needed, got {text!r}")
+    return widths
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m emotion_core.train", description=__doc__)
     p.add_argument(
@@ -76,7 +86,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--seed", type=int, default=1234)
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
-    p.add_argument("--init-from", metavar="MODEL", help="start from this .keras model (fine-tune)")
+    p.add_argument(
+        "--init-from",
+        metavar="MODEL",
+        help="start from this .keras model (fine-tune); with wider --widths, grow it "
+        "(its channels kept, new ones added that start out changing nothing)",
+    )
+    p.add_argument(
+        "--widths",
+        type=_widths,
+        metavar="W1,W2,W3,W4",
+        help="channels of the four convolution stages of a new network (default 32,64,128,256)",
+    )
     p.add_argument("--precision", choices=["auto", "float32", "mixed_bfloat16"], default="auto")
     p.add_argument("--no-export", action="store_true", help="keep the checkpoints only")
     p.add_argument(
@@ -98,6 +119,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         p.error("--resume learns from the teachers the run started with: drop --distill-from")
     if args.resume and args.init_from:
         p.error("--resume and --init-from exclude each other")
+    if args.resume and args.widths:
+        p.error("--resume continues the run's own network: drop --widths")
     if args.export_only and (args.resume or args.init_from or args.no_export or args.distill_from):
         p.error("--export-only excludes --resume, --init-from, --distill-from and --no-export")
     return args
@@ -120,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     if precision == "auto":
         precision = "mixed_bfloat16" if cpu_supports_bf16() else "float32"
     from emotion_core import training_loop
+    from emotion_core.widening import WideningError
 
     ckpt = Path(args.checkpoints)
     if args.resume and not (ckpt / "last.keras").is_file():
@@ -137,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         try:
             state = training_loop.run(train, val, args, ckpt, precision)
-        except DistillationError as exc:
+        except (DistillationError, WideningError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
     if args.no_export:

@@ -29,6 +29,7 @@ from emotion_core.metrics import compute_metrics, fit_temperature, log_loss
 from emotion_core.model_card import MODEL_CARD_NAME, update_card
 from emotion_core.model_files import ModelRef
 from emotion_core.preprocessing import to_model_input
+from emotion_core.widening import architecture_of, check_widenable, embed_weights
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,12 @@ def lr_at(epoch: int, args: argparse.Namespace) -> float:
     span = max(args.epochs - args.warmup_epochs, 1)
     progress = min((epoch - args.warmup_epochs) / span, 1.0)
     return args.lr * (0.01 + 0.99 * 0.5 * (1.0 + math.cos(math.pi * progress)))
+
+
+def new_config(args: argparse.Namespace) -> CnnConfig:
+    """The architecture of a new run: the standard one, or wider with ``--widths``."""
+    widths = getattr(args, "widths", None)
+    return replace(CnnConfig(), widths=widths) if widths else CnnConfig()
 
 
 def hyperparameters(args: argparse.Namespace) -> dict:
@@ -182,7 +189,7 @@ def run(
             "best_epoch": 0,
             "epochs_without_improvement": 0,
             "elapsed_seconds": 0.0,
-            "config": CnnConfig().to_dict(),
+            "config": new_config(args).to_dict(),
             "precision": precision,
             "command": args.command,  # kept through resumes: the card names the real run
             "hyperparameters": hyperparameters(args),  # for the card, even after --export-only
@@ -190,6 +197,10 @@ def run(
         (folder / TEACHER_CACHE).unlink(missing_ok=True)
         if args.distill_from:
             state["distill_from"] = teacher_refs(args.distill_from)
+    parent = None
+    if args.init_from and not args.resume:  # checked before the slow teacher pass
+        parent = keras.models.load_model(args.init_from, compile=False)
+        check_widenable(architecture_of(parent), CnnConfig.from_dict(state["config"]))
     teacher = None
     if args.distill_from:  # float32 teachers, before the training precision is set
         faces = to_model_input(train.images)
@@ -202,8 +213,8 @@ def run(
     else:
         config = CnnConfig.from_dict(state["config"])
         model = build_model(config)
-        if args.init_from:
-            model.set_weights(keras.models.load_model(args.init_from, compile=False).get_weights())
+        if parent is not None:
+            embed_weights(parent, model)
             # the parent, so that a release can tell whether it is the shipped model
             state["init_from"] = {
                 "path": str(args.init_from),

@@ -197,3 +197,62 @@ def test_a_distilled_run_learns_from_its_teachers_and_resumes_only_with_the_same
                "--no-export", "--distill-from", str(tmp_path / "nope.keras")]  # fmt: skip
     assert train.main(missing) == 2
     assert "teacher model not found" in capsys.readouterr().err
+
+
+def randomised(model):
+    """Every weight random, batch-norm statistics included, so equal outputs mean something."""
+    rng = np.random.default_rng(3)
+    weights = model.get_weights()  # variances and scales (all positive) stay near 1
+    model.set_weights([rng.normal(0, 0.2, w.shape).astype("f4") + (w.min() > 0) for w in weights])
+    return model
+
+
+def test_a_widened_network_starts_out_predicting_exactly_what_its_parent_does():
+    from emotion_core.cnn import CnnConfig, build_model
+    from emotion_core.widening import embed_weights
+
+    parent = randomised(build_model(CnnConfig()))
+    child = build_model(CnnConfig(widths=(32, 80, 160, 320), dense_units=320))
+    embed_weights(parent, child)
+    faces = np.random.default_rng(0).random((16, 48, 48, 1)).astype("f4")
+    expected = parent.predict(faces, verbose=0)
+    assert expected.std() > 0.01  # a parent that predicts something
+    assert np.abs(child.predict(faces, verbose=0) - expected).max() < 1e-5
+    assert child.count_params() > 1.4 * parent.count_params()
+    # the new channels compute something (so they can learn); only their outputs start at 0
+    kernel = child.get_layer("s3_2_conv").get_weights()[0]
+    assert np.abs(kernel[:, :, :, 128:]).mean() > 0.001
+    assert not kernel[:, :, 128:, :].any()
+
+
+def test_widening_refuses_a_narrower_or_deeper_network():
+    from emotion_core.cnn import CnnConfig, build_model
+    from emotion_core.widening import WideningError, embed_weights
+
+    parent = build_model(CnnConfig())
+    for child in (CnnConfig(widths=(32, 48, 128, 256)), CnnConfig(convs_per_stage=(2, 2, 2, 2))):
+        with pytest.raises(WideningError):
+            embed_weights(parent, build_model(child))
+
+
+def test_training_grows_its_parent_into_the_widths_asked_for(tmp_path, capsys):
+    from emotion_core.cnn import CnnConfig, build_model
+
+    data = tiny_dataset(tmp_path / "data", per_class=3)
+    parent = tmp_path / "parent.keras"
+    randomised(build_model(CnnConfig())).save(parent)
+    args = ["--data", str(data), "--init-from", str(parent), "--precision", "float32"]
+    out = tmp_path / "out"
+    grow = ["--widths", "32,64,160,288", "--epochs", "1", "--batch-size", "8", "--out", str(out)]
+    assert train.main([*args, *grow, "--checkpoints", str(tmp_path / "c1")]) == 0
+    card = json.loads((out / "model_card.json").read_text())
+    assert card["architecture"]["widths"] == [32, 64, 160, 288]
+    int8 = EmotionClassifier(out / "emotion_cnn_int8.tflite")
+    assert int8.predict(np.zeros((1, 48, 48, 1), "f4")).shape == (1, 7)
+
+    shrink = ["--widths", "32,64,96,256", "--checkpoints", str(tmp_path / "c2")]
+    assert train.main([*args, *shrink]) == 2
+    assert "narrower than its parent" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        train.parse_args(["--data", "x", "--widths", "32,64"])
+    assert "four positive widths" in capsys.readouterr().err
