@@ -244,7 +244,12 @@ def measure(parent: Path, new: Path, holdout: FaceDataset, test: FaceDataset | N
     return out
 
 
+_cancelled = False  # set by SIGTERM: the Cancelled it raises may come back as another error
+
+
 def _on_sigterm(signum, frame) -> None:
+    global _cancelled
+    _cancelled = True
     raise Cancelled()
 
 
@@ -363,7 +368,14 @@ def main(argv: list[str] | None = None) -> int:
         os.nice(args.niceness)
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        version = run(args)
+        try:
+            version = run(args)
+        except Exception as exc:
+            # Raised inside an extension module's initialisation (TensorFlow's import
+            # takes a while on a busy CPU), Cancelled resurfaces as an ImportError.
+            if _cancelled:
+                raise Cancelled() from exc
+            raise
     except Cancelled:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut cleanup
         write_status(args.job_dir, "cancelled", message="Cancelled: no version was made")

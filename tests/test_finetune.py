@@ -159,6 +159,25 @@ def test_cancelling_leaves_no_version_and_a_second_job_is_told_to_wait(tmp_path)
     assert not (jobs.root / job_id / "data").exists()
 
 
+@pytest.mark.parametrize("delay_s", [0.5, 1.5, 3.0])
+def test_a_job_cancelled_while_it_starts_up_says_cancelled(tmp_path, delay_s):
+    """SIGTERM at several points of the job's start (Python starting, TensorFlow importing).
+    Once, on a busy CPU, it landed inside an extension module's initialisation, came back
+    as an ImportError and the job said "failed"; that exact window is too narrow to hit
+    on purpose, so this checks the start-up as a whole."""
+    faces, models = make_faces(tmp_path / "faces"), tmp_path / "models"
+    jobs = FinetuneJobs(tmp_path / "jobs", niceness=0)
+    job_id = jobs.start(DEFAULT_MODEL_PATH, faces, models, FinetuneSettings(), FER2013)
+    try:
+        time.sleep(delay_s)
+        assert jobs.cancel(job_id)
+        status = jobs.wait(job_id, 120)
+    finally:
+        jobs.cancel(job_id)
+    assert status.phase == "cancelled", jobs.output_tail(job_id, 20)
+    assert list_versions(models) == []
+
+
 def test_bad_input_is_refused_before_any_process_starts(tmp_path):
     jobs, models = FinetuneJobs(tmp_path / "jobs"), tmp_path / "models"
     few = make_faces(tmp_path / "few", ("happy", "sad"), per_emotion=4)
