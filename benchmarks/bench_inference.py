@@ -5,6 +5,10 @@
 Compares LiteRT running the float and the int8 .tflite files (what EmotionClassifier runs),
 plain and with mirror test-time augmentation (the face and its flip as one batch of two),
 with a tf.function call on the same .keras model; prints median and p90 milliseconds.
+The last line times frames whose number of faces changes every frame (1, 2, 1, 2, ...),
+each change re-allocating the interpreter's tensors (2026-12-07: 2.73 ms a frame against
+1.49 and 2.71 for steady 1 and 2; an interpreter per batch size took it to 2.47 ms for
+26 MB more memory, not kept).
 Run it on an idle machine: with the cores shared, the 2-thread figures grow by an order
 of magnitude.
 """
@@ -39,6 +43,11 @@ def main(argv: list[str] | None = None) -> int:
             what = f"{name}, LiteRT, {threads} thread(s)"
             print(f"{what}:       {timed(clf.predict, face, args.runs)}")
             print(f"{what}, TTA:  {timed(clf.predict_tta, face, args.runs)}")
+    clf = EmotionClassifier(ASSETS_DIR / "emotion_cnn_int8.tflite")
+    pair = np.concatenate([face, face[:, ::-1]])
+    turns = iter(range(10**9))
+    alternate = lambda _: clf.predict(pair[: 1 + next(turns) % 2])  # noqa: E731
+    print(f"int8, 2 threads, 1 and 2 faces in turn: {timed(alternate, face, args.runs)}")
     keras_clf = EmotionClassifier(ASSETS_DIR / "emotion_cnn.keras")
     print(f"Keras tf.function:           {timed(keras_clf.predict, face, args.runs)}")
     return 0
