@@ -149,6 +149,7 @@ def training_facts(training: dict[str, Any], architecture: dict[str, Any]) -> di
         "hardware": training.get("hardware", "?"),
         "precision": training.get("precision", "?"),
         "parameters": f"{architecture['parameters']:,}" if "parameters" in architecture else "?",
+        "channels per stage": "-".join(map(str, architecture.get("widths", []))) or "?",
         "training images": str(training.get("train_images", "?")),
         "label smoothing": training.get("label_smoothing", "none"),
         "softmax temperature": architecture.get("temperature", 1.0),

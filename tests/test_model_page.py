@@ -277,7 +277,9 @@ def test_training_facts_of_a_model_trained_in_cycles_add_them_up():
     cycles = {**one, "cycles": [{"epochs": 10}, {"epochs": 12}], "total_training_seconds": 1800}
     facts = training_facts(cycles, {})
     assert facts["epochs"] == "10 + 12 in 2 cycles" and facts["training time"] == "30 min"
-    assert "distilled from" not in facts
+    assert "distilled from" not in facts and facts["channels per stage"] == "?"
+    grown = training_facts(one, {"widths": [32, 80, 160, 320], "parameters": 2553639})
+    assert grown["channels per stage"] == "32-80-160-320" and grown["parameters"] == "2,553,639"
     teachers = [{"path": f"c{i}.keras", "sha256": "0" * 64} for i in range(4)]
     distilled = training_facts({**one, "distilled_from": teachers, "distill_weight": 0.5}, {})
     assert distilled["distilled from"] == "4 trained models (0.5 of each target)"
