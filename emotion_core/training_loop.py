@@ -56,10 +56,15 @@ def lr_at(epoch: int, args: argparse.Namespace) -> float:
     return args.lr * (0.01 + 0.99 * 0.5 * (1.0 + math.cos(math.pi * progress)))
 
 
-def new_config(args: argparse.Namespace) -> CnnConfig:
-    """The architecture of a new run: the standard one, or wider with ``--widths``."""
+def new_config(args: argparse.Namespace, parent: keras.Model | None) -> CnnConfig:
+    """The architecture of a new run: its parent's (or the standard one), with the
+    stage widths of ``--widths`` when given."""
+    config = CnnConfig()
+    if parent is not None:
+        found = architecture_of(parent)
+        config = replace(config, widths=found.widths, dense_units=found.dense_units)
     widths = getattr(args, "widths", None)
-    return replace(CnnConfig(), widths=widths) if widths else CnnConfig()
+    return replace(config, widths=widths) if widths else config
 
 
 def hyperparameters(args: argparse.Namespace) -> dict:
@@ -176,6 +181,10 @@ def run(
     """Train (or resume) and return the final state dict."""
     keras.utils.set_random_seed(args.seed)
     folder.mkdir(parents=True, exist_ok=True)
+    parent = None
+    if args.init_from and not args.resume:  # checked before the slow teacher pass
+        parent = keras.models.load_model(args.init_from, compile=False)
+        check_widenable(architecture_of(parent), new_config(args, parent))
     if args.resume:
         state = json.loads((folder / "state.json").read_text())
         state["resumed"] = state.get("resumed", 0) + 1
@@ -189,7 +198,7 @@ def run(
             "best_epoch": 0,
             "epochs_without_improvement": 0,
             "elapsed_seconds": 0.0,
-            "config": new_config(args).to_dict(),
+            "config": new_config(args, parent).to_dict(),
             "precision": precision,
             "command": args.command,  # kept through resumes: the card names the real run
             "hyperparameters": hyperparameters(args),  # for the card, even after --export-only
@@ -197,10 +206,6 @@ def run(
         (folder / TEACHER_CACHE).unlink(missing_ok=True)
         if args.distill_from:
             state["distill_from"] = teacher_refs(args.distill_from)
-    parent = None
-    if args.init_from and not args.resume:  # checked before the slow teacher pass
-        parent = keras.models.load_model(args.init_from, compile=False)
-        check_widenable(architecture_of(parent), CnnConfig.from_dict(state["config"]))
     teacher = None
     if args.distill_from:  # float32 teachers, before the training precision is set
         faces = to_model_input(train.images)

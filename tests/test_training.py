@@ -250,6 +250,13 @@ def test_training_grows_its_parent_into_the_widths_asked_for(tmp_path, capsys):
     int8 = EmotionClassifier(out / "emotion_cnn_int8.tflite")
     assert int8.predict(np.zeros((1, 48, 48, 1), "f4")).shape == (1, 7)
 
+    # a child of the grown model, without --widths, keeps its parent's widths
+    again = ["--init-from", str(out / "emotion_cnn.keras"), "--epochs", "1", "--batch-size", "8"]
+    child = ["--checkpoints", str(tmp_path / "c3"), "--out", str(tmp_path / "out3")]
+    assert train.main([*args[:2], *again, *child, "--precision", "float32"]) == 0
+    card = json.loads((tmp_path / "out3" / "model_card.json").read_text())
+    assert card["architecture"]["widths"] == [32, 64, 160, 288]
+
     shrink = ["--widths", "32,64,96,256", "--checkpoints", str(tmp_path / "c2")]
     assert train.main([*args, *shrink]) == 2
     assert "narrower than its parent" in capsys.readouterr().err
