@@ -2,8 +2,8 @@
 
 Every model-runtime call outside training lives here, so a runtime upgrade is one file's
 change. ``.tflite`` models run on LiteRT (``ai_edge_litert``, TensorFlow Lite's successor
-package; 3.4 ms for one face of the shipped int8 network on two idle AVX2 cores, against
-7.3 ms for a tf.function call) without importing TensorFlow: the app's process then
+package; 2.0-2.2 ms for one face of the shipped int8 network on two idle AVX2 cores,
+against 7.1 ms for a tf.function call) without importing TensorFlow: the app's process then
 carries no TensorFlow/Keras state for Streamlit to clean up after every script run
 (docs/design.md). ``.keras`` files fall back to Keras, which does import TensorFlow.
 """
