@@ -121,7 +121,12 @@ def test_webcam_stream_is_analysed_recorded_and_stopped(app_server, astronaut_bg
         shown = colour_pixels(grab_video(comp), colour)
         raw = colour_pixels(cv2.cvtColor(camera_frame(astronaut_bgr), cv2.COLOR_BGR2RGB), colour)
         assert shown > raw + 300, (shown, raw)
-        assert page.locator(".gtitle", has_text="Last minute").count() == 1
+        # One timeline, not one per refresh. While a 1-second refresh of the panel is
+        # being drawn on a loaded CPU, the old chart can still be on screen for a moment
+        # (seen once in CI); a duplicate that stays is the failure.
+        from playwright.sync_api import expect
+
+        expect(page.locator(".gtitle", has_text="Last minute")).to_have_count(1, timeout=10_000)
         page.screenshot(path=str(ARTIFACTS / "live.png"))
         check_snapshot_pause_and_marker(page, store, sessions[0].id)
         comp.get_by_role("button", name="Stop", exact=True).click()
