@@ -63,8 +63,7 @@ def new_config(args: argparse.Namespace, parent: keras.Model | None) -> CnnConfi
     if parent is not None:
         found = architecture_of(parent)
         config = replace(config, widths=found.widths, dense_units=found.dense_units)
-    widths = getattr(args, "widths", None)
-    return replace(config, widths=widths) if widths else config
+    return replace(config, widths=args.widths) if args.widths else config
 
 
 def hyperparameters(args: argparse.Namespace) -> dict:
