@@ -156,6 +156,8 @@ def training_facts(training: dict[str, Any], architecture: dict[str, Any]) -> di
         "finished": training.get("finished_at", "?"),
         "command": training.get("command", "?"),
     }
+    if resumed_with := training.get("resumed_with"):
+        facts["then resumed with"] = " ; ".join(resumed_with)
     if teachers := training.get("distilled_from"):
         weight = training.get("distill_weight", "?")
         facts["distilled from"] = f"{len(teachers)} trained models ({weight} of each target)"

@@ -50,6 +50,8 @@ def cycle_entry(number: int, training: dict[str, Any], note: str | None = None) 
         "command": training["command"],
         "peak_lr": training.get("peak_lr"),
     }
+    if resumed_with := training.get("resumed_with"):
+        entry["resumed_with"] = resumed_with
     return entry | ({"note": note} if note else {})
 
 

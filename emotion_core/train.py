@@ -229,6 +229,7 @@ def training_info(state: dict, train: FaceDataset, val: FaceDataset, args, preci
         **({"distilled_from": state["distill_from"]} if "distill_from" in state else {}),
         "distill_weight": hp.get("distill_weight", 0.0),
         "resumed": state.get("resumed", 0),
+        **({"resumed_with": state["resumed_with"]} if state.get("resumed_with") else {}),
         "state": json.loads(json.dumps(state)),
     }
 

@@ -283,3 +283,6 @@ def test_training_facts_of_a_model_trained_in_cycles_add_them_up():
     teachers = [{"path": f"c{i}.keras", "sha256": "0" * 64} for i in range(4)]
     distilled = training_facts({**one, "distilled_from": teachers, "distill_weight": 0.5}, {})
     assert distilled["distilled from"] == "4 trained models (0.5 of each target)"
+    assert "then resumed with" not in facts
+    resumed = training_facts({**one, "resumed_with": ["train --resume --epochs 14"]}, {})
+    assert resumed["then resumed with"] == "train --resume --epochs 14"

@@ -122,3 +122,16 @@ def test_a_cycle_started_from_an_unreleased_one_waits_for_it(export, assets, tmp
     assert release.main([str(child), "--assets", str(assets), "--data", str(data)]) == 0
     card = json.loads((assets / "model_card.json").read_text())
     assert [c["cycle"] for c in card["training"]["cycles"][-2:]] == [cycles + 1, cycles + 2]
+
+
+def test_a_cycle_resumed_with_a_new_schedule_names_every_command():
+    training = {
+        "epochs_run": 14,
+        "training_seconds": 7000,
+        "best_val_accuracy": 0.68,
+        "command": "python -m emotion_core.train --epochs 16",
+    }
+    assert "resumed_with" not in release.cycle_entry(12, training)
+    resumed = ["python -m emotion_core.train --epochs 14 --resume"]
+    entry = release.cycle_entry(12, {**training, "resumed_with": resumed})
+    assert entry["command"] == training["command"] and entry["resumed_with"] == resumed

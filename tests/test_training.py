@@ -48,6 +48,11 @@ def test_one_epoch_trains_exports_and_resumes(tmp_path):
     assert train.main([*common, "--epochs", "2", "--resume"]) == 0
     state = json.loads((ckpt / "state.json").read_text())
     assert state["epoch"] == 2
+    # the card names the command that resumed the run with a new schedule
+    assert state["hyperparameters"]["epochs"] == 2
+    assert state["resumed_with"] == [
+        "python -m emotion_core.train " + " ".join([*common, "--epochs", "2", "--resume"])
+    ]
     log_lines = (ckpt / "log.csv").read_text().strip().splitlines()
     assert len(log_lines) == 3  # header + one line per epoch, the resumed one appended
     card = json.loads((out / "model_card.json").read_text())
