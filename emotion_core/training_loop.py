@@ -202,13 +202,13 @@ def run(
     if args.resume:
         state = json.loads((folder / "state.json").read_text())
         state["resumed"] = state.get("resumed", 0) + 1
-        # A resume may change the schedule (e.g. fewer epochs to finish inside a session):
-        # the card must name every command the run took, and the epochs now in force.
-        state.setdefault("resumed_with", []).append(args.command)
-        state["hyperparameters"]["epochs"] = args.epochs
         if state.get("distill_from"):  # a resumed run learns from the same teachers
             args.distill_from = [ref["path"] for ref in state["distill_from"]]
             args.distill_weight = state["hyperparameters"]["distill_weight"]
+        # A resume may change the schedule (e.g. fewer epochs to finish inside a session):
+        # the card must name every command the run took, and the schedule now in force.
+        state.setdefault("resumed_with", []).append(args.command)
+        state["hyperparameters"] = hyperparameters(args)
     else:
         state = {
             "epoch": 0,
