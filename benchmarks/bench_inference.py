@@ -1,6 +1,7 @@
 """Single-face inference latency of the shipped model (batch of one), the path the app uses.
 
     .venv/bin/python benchmarks/bench_inference.py [--runs 500]
+    .venv/bin/python benchmarks/bench_inference.py --compare OTHER_int8.tflite [...]
 
 Compares LiteRT running the float and the int8 .tflite files (what EmotionClassifier runs),
 plain and with mirror test-time augmentation (the face and its flip as one batch of two),
@@ -9,6 +10,9 @@ The last line times frames whose number of faces changes every frame (1, 2, 1, 2
 each change re-allocating the interpreter's tensors (2026-12-07: 2.73 ms a frame against
 1.49 and 2.71 for steady 1 and 2; an interpreter per batch size took it to 2.47 ms for
 26 MB more memory, not kept).
+``--compare FILE ...`` times only int8 LiteRT files against the shipped one, in alternating
+rounds in one process, so that the machine's drift (these cores' speed changes within a
+day) hits every file alike: the figure to compare two networks by.
 Run it on an idle machine: with the cores shared, the 2-thread figures grow by an order
 of magnitude.
 """
@@ -32,11 +36,26 @@ def timed(predict, face: np.ndarray, runs: int) -> str:
     return f"median {np.median(times):.2f} ms, p90 {np.percentile(times, 90):.2f} ms"
 
 
+def compare_in_turns(files: list[Path], face: np.ndarray, runs: int, rounds: int = 10) -> None:
+    """One face through each file, ``rounds`` times in turn; median and p90 of each."""
+    classifiers = {f: EmotionClassifier(f) for f in files}
+    times: dict[Path, list[float]] = {f: [] for f in files}
+    for _ in range(rounds):
+        for f, clf in classifiers.items():
+            times[f] += timings_ms(clf.predict, face, max(runs // rounds, 1))
+    for f, ms in times.items():
+        print(f"{f}: median {np.median(ms):.2f} ms, p90 {np.percentile(ms, 90):.2f} ms")
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--runs", type=int, default=500)
+    p.add_argument("--compare", nargs="+", type=Path, default=[], metavar="FILE")
     args = p.parse_args(argv)
     face = np.random.default_rng(0).random((1, 48, 48, 1), dtype=np.float32)
+    if args.compare:
+        compare_in_turns([ASSETS_DIR / "emotion_cnn_int8.tflite", *args.compare], face, args.runs)
+        return 0
     for name in ("emotion_cnn.tflite", "emotion_cnn_int8.tflite"):
         for threads in (1, 2):
             clf = EmotionClassifier(ASSETS_DIR / name, num_threads=threads)
