@@ -31,9 +31,12 @@ from emotion_core.classifier import ASSETS_DIR, EmotionClassifier
 from emotion_core.evaluate import timings_ms
 
 
-def timed(predict, face: np.ndarray, runs: int) -> str:
-    times = timings_ms(predict, face, runs)
+def summary(times: list[float]) -> str:
     return f"median {np.median(times):.2f} ms, p90 {np.percentile(times, 90):.2f} ms"
+
+
+def timed(predict, face: np.ndarray, runs: int) -> str:
+    return summary(timings_ms(predict, face, runs))
 
 
 def compare_in_turns(files: list[Path], face: np.ndarray, runs: int, rounds: int = 10) -> None:
@@ -44,7 +47,7 @@ def compare_in_turns(files: list[Path], face: np.ndarray, runs: int, rounds: int
         for f, clf in classifiers.items():
             times[f] += timings_ms(clf.predict, face, max(runs // rounds, 1))
     for f, ms in times.items():
-        print(f"{f}: median {np.median(ms):.2f} ms, p90 {np.percentile(ms, 90):.2f} ms")
+        print(f"{f}: {summary(ms)}")
 
 
 def main(argv: list[str] | None = None) -> int:

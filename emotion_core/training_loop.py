@@ -228,6 +228,12 @@ def run(
     if args.distill_from:  # float32 teachers, before the training precision is set
         faces = to_model_input(train.images)
         teacher = cached_teacher_probabilities(folder, state["distill_from"], faces)
+        on_label = teacher[np.arange(len(train)), train.labels]
+        log.info(  # how far the soft targets are from the labels (docs/training-history.md)
+            "teachers: %.1f%% of the training faces right, %.2f of their probability on the label",
+            100 * np.mean(teacher.argmax(axis=1) == train.labels),
+            on_label.mean(),
+        )
     seed = data_seed(args.seed, state["epoch"])
     train_ds, val_ds = make_datasets(train, val, args, teacher, seed)  # augmenter: float32
     keras.mixed_precision.set_global_policy(precision)
