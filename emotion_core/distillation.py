@@ -64,6 +64,13 @@ def cached_teacher_probabilities(
     return probs
 
 
+def agreement(probs: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """How far soft targets are from the labels: the share of faces whose most probable
+    class is the label, and the mean probability on the label."""
+    on_label = probs[np.arange(len(labels)), labels]
+    return float(np.mean(probs.argmax(axis=1) == labels)), float(on_label.mean())
+
+
 def blend_targets(onehot, teacher, weight: float):
     """Training targets: ``(1 - weight)`` of the label plus ``weight`` of the teachers."""
     return (1.0 - weight) * onehot + weight * teacher

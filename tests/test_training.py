@@ -137,9 +137,10 @@ def test_a_blurring_model_converts_to_float_and_int8_tflite(tmp_path):
 
 
 def test_a_distilled_run_learns_from_its_teachers_and_resumes_only_with_the_same_ones(
-    tmp_path, capsys
+    tmp_path, capsys, caplog
 ):
     """The shipped model teaches; its mirror-averaged probabilities are the soft targets."""
+    import logging
     import shutil
 
     from emotion_core.cnn import build_model
@@ -155,6 +156,7 @@ def test_a_distilled_run_learns_from_its_teachers_and_resumes_only_with_the_same
     common = ["--data", str(data), "--checkpoints", str(ckpt), "--out", str(out),
               "--batch-size", "16", "--precision", "float32"]  # fmt: skip
     run = [*common, "--epochs", "1", "--distill-from", str(teacher), "--distill-weight", "0.3"]
+    caplog.set_level(logging.INFO, logger="emotion_core.training_loop")
     assert train.main([*run, "--no-export"]) == 0
     state = json.loads((ckpt / "state.json").read_text())
     assert state["distill_from"][0]["path"] == str(teacher)
@@ -168,6 +170,10 @@ def test_a_distilled_run_learns_from_its_teachers_and_resumes_only_with_the_same
     assert np.allclose(cached, teacher_probabilities(refs, faces), atol=1e-5)
     mirrored = teacher_probabilities(refs, faces[:, :, ::-1, :])
     assert np.allclose(cached, mirrored, atol=1e-5) and np.allclose(cached.sum(1), 1, atol=1e-4)
+    # the run logged how often the teacher is right on the validation split, before training
+    val_probs = teacher_probabilities(refs, to_model_input(val_faces.images))
+    val_right = 100 * np.mean(val_probs.argmax(axis=1) == val_faces.labels)
+    assert f"teachers on the validation split: {val_right:.2f}% right" in caplog.text
 
     # and the training pipeline feeds each face 0.7 of its label plus 0.3 of its teacher row
     onehot = np.eye(7, dtype="f4")[train_faces.labels]
@@ -210,6 +216,17 @@ def randomised(model):
     weights = model.get_weights()  # variances and scales (all positive) stay near 1
     model.set_weights([rng.normal(0, 0.2, w.shape).astype("f4") + (w.min() > 0) for w in weights])
     return model
+
+
+def test_teacher_agreement_counts_faces_whose_top_class_is_the_label():
+    from emotion_core.distillation import agreement
+
+    probs = np.zeros((3, 7), np.float32)
+    probs[0, :2] = 0.7, 0.3  # label 0, right
+    probs[1, :2] = 0.2, 0.8  # label 0, wrong
+    probs[2, :2] = 0.6, 0.4  # label 1, wrong
+    right, on_label = agreement(probs, np.array([0, 0, 1]))
+    assert right == pytest.approx(1 / 3) and on_label == pytest.approx((0.7 + 0.2 + 0.4) / 3)
 
 
 def test_a_widened_network_starts_out_predicting_exactly_what_its_parent_does():
