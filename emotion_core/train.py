@@ -27,14 +27,19 @@ log = logging.getLogger(__name__)
 DEFAULT_CHECKPOINTS = Path("checkpoints/fer2013")
 
 
-def _widths(text: str) -> tuple[int, ...]:
-    try:
-        widths = tuple(int(part) for part in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not comma-separated widths: {text!r}") from None
-    if len(widths) != 4 or min(widths) < 1:
-        raise argparse.ArgumentTypeError(f"four positive widths are needed, got {text!r}")
-    return widths
+def _four_counts(what: str):
+    """An argparse type for four comma-separated positive integers, one per stage."""
+
+    def parse(text: str) -> tuple[int, ...]:
+        try:
+            counts = tuple(int(part) for part in text.split(","))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not comma-separated {what}: {text!r}") from None
+        if len(counts) != 4 or min(counts) < 1:
+            raise argparse.ArgumentTypeError(f"four positive {what} are needed, got {text!r}")
+        return counts
+
+    return parse
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -89,14 +94,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--init-from",
         metavar="MODEL",
-        help="start from this .keras model (fine-tune); with wider --widths, grow it "
-        "(its channels kept, new ones added that start out changing nothing)",
+        help="start from this .keras model (fine-tune); with wider --widths or more --convs, "
+        "grow it (its weights kept, new channels and layers added that start out changing "
+        "nothing)",
     )
     p.add_argument(
         "--widths",
-        type=_widths,
+        type=_four_counts("widths"),
         metavar="W1,W2,W3,W4",
         help="channels of the four convolution stages of a new network (default 32,64,128,256)",
+    )
+    p.add_argument(
+        "--convs",
+        type=_four_counts("convolution counts"),
+        metavar="C1,C2,C3,C4",
+        help="convolutions in each of the four stages of a new network (default 1,2,2,2); "
+        "with --init-from, added ones start out passing their input through",
     )
     p.add_argument("--precision", choices=["auto", "float32", "mixed_bfloat16"], default="auto")
     p.add_argument("--no-export", action="store_true", help="keep the checkpoints only")
@@ -119,8 +132,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         p.error("--resume learns from the teachers the run started with: drop --distill-from")
     if args.resume and args.init_from:
         p.error("--resume and --init-from exclude each other")
-    if args.resume and args.widths:
-        p.error("--resume continues the run's own network: drop --widths")
+    if args.resume and (args.widths or args.convs):
+        p.error("--resume continues the run's own network: drop --widths and --convs")
     if args.export_only and (args.resume or args.init_from or args.no_export or args.distill_from):
         p.error("--export-only excludes --resume, --init-from, --distill-from and --no-export")
     return args
@@ -143,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     if precision == "auto":
         precision = "mixed_bfloat16" if cpu_supports_bf16() else "float32"
     from emotion_core import training_loop
-    from emotion_core.widening import WideningError
+    from emotion_core.growing import GrowthError
 
     ckpt = Path(args.checkpoints)
     if args.resume and not (ckpt / "last.keras").is_file():
@@ -161,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         try:
             state = training_loop.run(train, val, args, ckpt, precision)
-        except (DistillationError, WideningError) as exc:
+        except (DistillationError, GrowthError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
     if args.no_export:

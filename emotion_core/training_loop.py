@@ -27,11 +27,11 @@ from emotion_core.distillation import (
     teacher_refs,
 )
 from emotion_core.emotions import NUM_CLASSES
+from emotion_core.growing import architecture_of, check_growable, embed_weights
 from emotion_core.metrics import compute_metrics, fit_temperature, log_loss
 from emotion_core.model_card import MODEL_CARD_NAME, update_card
 from emotion_core.model_files import ModelRef
 from emotion_core.preprocessing import to_model_input
-from emotion_core.widening import architecture_of, check_widenable, embed_weights
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,7 @@ MODEL_KERAS = "emotion_cnn.keras"
 MODEL_TFLITE = "emotion_cnn.tflite"
 MODEL_TFLITE_INT8 = "emotion_cnn_int8.tflite"
 INT8_CALIBRATION_FACES = 500  # training faces that set the int8 activation ranges
+GROWTH_FACES = 2000  # training faces whose statistics start a grown network's new layers
 BEST_WEIGHTS = "best.weights.h5"
 # Input blurs tried at export (sigma in pixels; 0 = none). On the cycle-4 model PublicTest
 # accuracy rose from 64.3% (none) to 65.0% at 0.4 and 65.9% at 0.5-0.7, but the app's crops
@@ -60,12 +61,19 @@ def lr_at(epoch: int, args: argparse.Namespace) -> float:
 
 def new_config(args: argparse.Namespace, parent: keras.Model | None) -> CnnConfig:
     """The architecture of a new run: its parent's (or the standard one), with the
-    stage widths of ``--widths`` when given."""
+    stage widths of ``--widths`` and the convolutions per stage of ``--convs`` when given."""
     config = CnnConfig()
     if parent is not None:
         found = architecture_of(parent)
-        config = replace(config, widths=found.widths, dense_units=found.dense_units)
-    return replace(config, widths=args.widths) if args.widths else config
+        config = replace(
+            config,
+            widths=found.widths,
+            convs_per_stage=found.convs_per_stage,
+            dense_units=found.dense_units,
+        )
+    if args.widths:
+        config = replace(config, widths=args.widths)
+    return replace(config, convs_per_stage=args.convs) if args.convs else config
 
 
 def hyperparameters(args: argparse.Namespace) -> dict:
@@ -214,7 +222,7 @@ def run(
     parent = None
     if args.init_from and not args.resume:  # checked before the slow teacher pass
         parent = keras.models.load_model(args.init_from, compile=False)
-        check_widenable(architecture_of(parent), new_config(args, parent))
+        check_growable(architecture_of(parent), new_config(args, parent))
     if args.resume:
         state = json.loads((folder / "state.json").read_text())
         state["resumed"] = state.get("resumed", 0) + 1
@@ -255,7 +263,7 @@ def run(
         config = CnnConfig.from_dict(state["config"])
         model = build_model(config)
         if parent is not None:
-            embed_weights(parent, model)
+            embed_weights(parent, model, to_model_input(train.subset(GROWTH_FACES, 0).images))
             # the parent, so that a release can tell whether it is the shipped model
             state["init_from"] = {
                 "path": str(args.init_from),

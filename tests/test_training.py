@@ -231,7 +231,7 @@ def test_teacher_agreement_counts_faces_whose_top_class_is_the_label():
 
 def test_a_widened_network_starts_out_predicting_exactly_what_its_parent_does():
     from emotion_core.cnn import CnnConfig, build_model
-    from emotion_core.widening import embed_weights
+    from emotion_core.growing import embed_weights
 
     parent = randomised(build_model(CnnConfig()))
     child = build_model(CnnConfig(widths=(32, 80, 160, 320), dense_units=320))
@@ -247,17 +247,68 @@ def test_a_widened_network_starts_out_predicting_exactly_what_its_parent_does():
     assert not kernel[:, :, 128:, :].any()
 
 
-def test_widening_refuses_a_narrower_or_deeper_network():
+def test_a_deepened_network_starts_out_passing_its_new_layers_inputs_through():
+    """At inference exactly; in training mode, where batch norm uses each batch's own
+    statistics, nearly: otherwise the first steps would undo what the parent learnt."""
     from emotion_core.cnn import CnnConfig, build_model
-    from emotion_core.widening import WideningError, embed_weights
+    from emotion_core.growing import GrowthError, embed_weights
 
-    parent = build_model(CnnConfig())
-    for child in (CnnConfig(widths=(32, 48, 128, 256)), CnnConfig(convs_per_stage=(2, 2, 2, 2))):
-        with pytest.raises(WideningError):
-            embed_weights(parent, build_model(child))
+    rng = np.random.default_rng(0)
+    parent = settled(randomised(build_model(CnnConfig())), rng.random((512, 48, 48, 1)))
+    deeper = CnnConfig(widths=(32, 64, 160, 256), convs_per_stage=(1, 2, 4, 2))
+    child = build_model(deeper)
+    with pytest.raises(GrowthError, match="needs faces"):
+        embed_weights(parent, child)
+    embed_weights(parent, child, rng.random((512, 48, 48, 1)).astype("f4"))
+    faces = rng.random((256, 48, 48, 1)).astype("f4")
+    expected = parent.predict(faces, verbose=0)
+    assert expected.std() > 0.01
+    assert np.abs(child.predict(faces, verbose=0) - expected).max() < 1e-4
+    # training mode (dropout off, so only batch norm differs): the new layers' batch norms
+    # normalise by the batch's statistics and undo it with the statistics measured at growth
+    parent_features = keras_features(parent, faces)
+    child_features = keras_features(child, faces)
+    assert np.abs(child_features - parent_features).max() < 0.05 * np.abs(parent_features).max()
+    # and they can learn: the identity is a starting point, not a frozen layer
+    assert child.get_layer("s3_4_conv").trainable
+    assert child.get_layer("s3_3_bn").get_weights()[0].std() > 0  # set per channel
 
 
-def test_training_grows_its_parent_into_the_widths_asked_for(tmp_path, capsys):
+def settled(model, faces):
+    """``model`` with each batch norm's moving statistics those of its input on ``faces``,
+    as training leaves them (random ones would make training mode a different network)."""
+    import keras
+
+    faces = faces.astype("f4")
+    for layer in model.layers:
+        if layer.name.endswith("_bn") and layer.name != "head_bn":
+            x = keras.Model(model.inputs, layer.input).predict(faces, verbose=0)
+            gamma, beta, _, _ = layer.get_weights()
+            layer.set_weights([gamma, beta, x.mean(axis=(0, 1, 2)), x.var(axis=(0, 1, 2))])
+    return model
+
+
+def keras_features(model, faces):
+    """The head's input in training mode (batch norm on batch statistics, no dropout)."""
+    import keras
+
+    return keras.Model(model.inputs, model.get_layer("flatten").output)(faces, training=True)
+
+
+def test_growing_refuses_a_narrower_or_shallower_network():
+    from emotion_core.cnn import CnnConfig, build_model
+    from emotion_core.growing import GrowthError, embed_weights
+
+    parent = build_model(CnnConfig(convs_per_stage=(1, 2, 3, 2)))
+    for child in (
+        CnnConfig(widths=(32, 48, 128, 256), convs_per_stage=(1, 2, 3, 2)),
+        CnnConfig(convs_per_stage=(1, 2, 2, 2)),
+    ):
+        with pytest.raises(GrowthError):
+            embed_weights(parent, build_model(child), np.zeros((8, 48, 48, 1), "f4"))
+
+
+def test_training_grows_its_parent_into_the_widths_and_depths_asked_for(tmp_path, capsys):
     from emotion_core.cnn import CnnConfig, build_model
 
     data = tiny_dataset(tmp_path / "data", per_class=3)
@@ -265,23 +316,29 @@ def test_training_grows_its_parent_into_the_widths_asked_for(tmp_path, capsys):
     randomised(build_model(CnnConfig())).save(parent)
     args = ["--data", str(data), "--init-from", str(parent), "--precision", "float32"]
     out = tmp_path / "out"
-    grow = ["--widths", "32,64,160,288", "--epochs", "1", "--batch-size", "8", "--out", str(out)]
+    grow = ["--widths", "32,64,160,288", "--convs", "1,2,3,2", "--epochs", "1"]
+    grow += ["--batch-size", "8", "--out", str(out)]
     assert train.main([*args, *grow, "--checkpoints", str(tmp_path / "c1")]) == 0
     card = json.loads((out / "model_card.json").read_text())
     assert card["architecture"]["widths"] == [32, 64, 160, 288]
+    assert card["architecture"]["convs_per_stage"] == [1, 2, 3, 2]
     int8 = EmotionClassifier(out / "emotion_cnn_int8.tflite")
     assert int8.predict(np.zeros((1, 48, 48, 1), "f4")).shape == (1, 7)
 
-    # a child of the grown model, without --widths, keeps its parent's widths
+    # a child of the grown model, without --widths or --convs, keeps its parent's network
     again = ["--init-from", str(out / "emotion_cnn.keras"), "--epochs", "1", "--batch-size", "8"]
     child = ["--checkpoints", str(tmp_path / "c3"), "--out", str(tmp_path / "out3")]
     assert train.main([*args[:2], *again, *child, "--precision", "float32"]) == 0
     card = json.loads((tmp_path / "out3" / "model_card.json").read_text())
     assert card["architecture"]["widths"] == [32, 64, 160, 288]
+    assert card["architecture"]["convs_per_stage"] == [1, 2, 3, 2]
 
     shrink = ["--widths", "32,64,96,256", "--checkpoints", str(tmp_path / "c2")]
     assert train.main([*args, *shrink]) == 2
     assert "narrower than its parent" in capsys.readouterr().err
+    shallower = ["--convs", "1,2,2,2", "--checkpoints", str(tmp_path / "c4")]
+    assert train.main([*args[:2], *again[:2], *shallower, "--precision", "float32"]) == 2
+    assert "can only gain convolutions" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         train.parse_args(["--data", "x", "--widths", "32,64"])
     assert "four positive widths" in capsys.readouterr().err
