@@ -1,9 +1,10 @@
 """Grow a trained emotion CNN into a wider or deeper one that starts out computing the
 same function.
 
-The network underfits FER2013 (training accuracy under augmentation is no higher than
-validation accuracy), so capacity is what it lacks; training a larger network from scratch
-costs days on two cores. Instead the trained weights are embedded in the larger network.
+When a network underfits FER2013 (training accuracy under augmentation barely above
+validation accuracy), capacity is what it lacks, and training a larger network from
+scratch costs days on two cores. Instead the trained weights are embedded in the larger
+network.
 
 Wider: every old channel keeps its weights, every new channel gets a fresh random kernel,
 and the weights *from* a new channel into the next layer start at zero. Training only has
